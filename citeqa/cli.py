@@ -1,0 +1,181 @@
+"""The `citeqa` command: thin wrappers over the same public functions the API and the evals use."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from citeqa.settings import Settings
+
+app = typer.Typer(help="Citation-checked question answering over a document corpus.", no_args_is_help=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def open_retriever(settings: Settings):
+    from index.embedder import Embedder
+    from index.retriever import Retriever
+    from index.store import IndexProblem
+
+    try:
+        retriever = Retriever.open(settings, Embedder(settings.model, settings.embed_batch_size))
+    except IndexProblem as exc:
+        fail(str(exc))
+    if retriever.stale:
+        typer.secho(
+            f"warning: the index is stale ({'; '.join(retriever.stale)}); run `citeqa index` to update it",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+    return retriever
+
+
+@app.command("index")
+def index_command(
+    full: Annotated[bool, typer.Option("--full", help="re-embed every document, not only changed ones")] = False,
+) -> None:
+    """Build or update the index of the corpus (only changed documents are re-embedded)."""
+    from index.builder import build_index
+    from index.documents import CorpusError
+    from index.embedder import Embedder
+
+    settings = Settings()
+    try:
+        report = build_index(settings, Embedder(settings.model, settings.embed_batch_size), full=full, progress=sys.stderr.isatty())
+    except (CorpusError, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(
+        f"indexed {len(report.embedded) + len(report.reused)} documents "
+        f"({len(report.embedded)} embedded, {len(report.reused)} unchanged, {len(report.dropped)} dropped): "
+        f"{report.chunks} chunks, {report.sentences} sentences in {report.seconds:.1f}s -> {settings.index_dir}"
+    )
+
+
+@app.command()
+def search(
+    query: str,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="number of passages")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Retrieve the passages that best match QUERY."""
+    from service.search import search_passages
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        fail(f"unknown mode {mode!r}; use hybrid, dense or bm25", code=2)
+    if not query.strip():
+        fail("the query is empty", code=2)
+    retriever = open_retriever(Settings())
+    passages = search_passages(retriever, query, k=k, mode=mode)
+    if as_json:
+        typer.echo(json.dumps({"query": query, "results": [p.model_dump(exclude={"title"}) for p in passages]}, ensure_ascii=False, indent=2))
+        return
+    for rank, p in enumerate(passages, start=1):
+        typer.secho(f"{rank}. {p.title}  [{p.doc_id} {p.start}:{p.end}]  score {p.score:.4f}", bold=True)
+        if p.heading:
+            typer.echo(f"   § {p.heading}")
+        typer.echo("   " + p.text.replace("\n", "\n   "))
+        typer.echo()
+
+
+@app.command()
+def ask(
+    question: str,
+    mode: Annotated[str, typer.Option(help="extractive, or generative (needs CITEQA_LLM_BASE_URL)")] = "extractive",
+    as_json: Annotated[bool, typer.Option("--json", help="print the Answer as JSON")] = False,
+) -> None:
+    """Answer QUESTION from the corpus, every sentence cited and checked, or say it is not in the corpus."""
+    from service.engine import Engine
+
+    if mode not in ("extractive", "generative"):
+        fail(f"unknown mode {mode!r}; use extractive or generative", code=2)
+    settings = Settings()
+    if not question.strip():
+        fail("the question is empty", code=2)
+    if len(question) > settings.max_question_chars:
+        fail(f"the question is longer than {settings.max_question_chars} characters; shorten it", code=2)
+    retriever = open_retriever(settings)
+    answer = Engine(settings, retriever).answer(question, mode=mode)
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
+        return
+    if answer.abstained:
+        typer.secho("Not in the corpus.", bold=True, fg=typer.colors.YELLOW)
+        typer.echo(answer.reason or "")
+        if answer.related:
+            typer.echo("\nClosest passages (not an answer):")
+            for p in answer.related[:3]:
+                typer.echo(f"  - {p.title} [{p.doc_id} {p.start}:{p.end}]: {p.text[:160].replace(chr(10), ' ')}…")
+        return
+    typer.echo(answer.answer)
+    if answer.mode != "extractive":
+        typer.secho(f"(mode: {answer.mode}{'; ' + answer.reason if answer.reason else ''})", dim=True)
+    for conflict in answer.conflicts:
+        values = " vs ".join(f"{v.value} {''.join(f'[{n}]' for n in v.citations)}" for v in conflict.values)
+        typer.secho(f"Sources disagree on {conflict.topic}: {values}", fg=typer.colors.YELLOW)
+    typer.echo()
+    for c in answer.citations:
+        typer.secho(f"[{c.n}] {c.title} — {c.publisher or 'publisher unknown'}  ({c.doc_id} {c.start}:{c.end})", bold=True)
+        typer.echo(f"    “{c.quote}”")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to listen on (default: $CITEQA_HOST, else 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(min=0, max=65535, help="port (default: $CITEQA_PORT, else 8000)")] = None,
+) -> None:
+    """Start the HTTP API and the web chat (loads the model and the index once)."""
+    import uvicorn
+
+    from service.api import create_app
+
+    settings = Settings()
+    host = host or settings.host
+    port = settings.port if port is None else port
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"citeqa: loading, then serving the web chat at http://{shown}:{port}/ and the API docs at http://{shown}:{port}/docs")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command("eval")
+def eval_command(
+    set_file: Annotated[str | None, typer.Option("--set", help="question set (JSONL); default eval/questions.jsonl")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="report name: writes eval/reports/NAME.json/.md/.png")] = None,
+    compare: Annotated[bool, typer.Option("--compare", help="compare dense/bm25/hybrid over chunk sizes 400-1000")] = False,
+    beir: Annotated[str | None, typer.Option("--beir", help="BEIR dataset folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)")] = None,
+    scifact: Annotated[str | None, typer.Option("--scifact", help="SciFact folder in the original format (claims_dev.jsonl)")] = None,
+    work_dir: Annotated[str | None, typer.Option("--work-dir", help="keep benchmark indexes here and reuse them")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="only the first N questions / claims")] = None,
+) -> None:
+    """Evaluate retrieval and answers on the question set, or on a BEIR / SciFact benchmark, and write a report."""
+    from pathlib import Path
+
+    from eval.run import run
+    from index.documents import CorpusError
+    from index.store import IndexProblem
+
+    for label, folder in (("--beir", beir), ("--scifact", scifact), ("--set", set_file)):
+        if folder and not Path(folder).exists():
+            fail(f"{label} {folder} does not exist", code=2)
+    try:
+        run(
+            Settings(), set_file=Path(set_file) if set_file else None, name=name, compare=compare,
+            beir=Path(beir) if beir else None, scifact=Path(scifact) if scifact else None,
+            work_dir=Path(work_dir) if work_dir else None, limit=limit, progress=sys.stderr.isatty(), echo=typer.echo,
+        )
+    except (IndexProblem, CorpusError, FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,271 @@
+"""Write an eval report: <name>.json (everything), <name>.md (summary tables), <name>.png (recall@k per
+configuration). Every file is written to a temporary file beside it and moved into place with os.replace, so a
+reader never sees half a report."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from citeqa.settings import PROJECT_ROOT
+
+REPORTS_DIR = PROJECT_ROOT / "eval" / "reports"
+
+
+# --- atomic files
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the report ordinary file permissions
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# --- tables
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    cells = [[str(h) for h in headers]] + [[fmt(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    out = ["| " + " | ".join(str(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(fmt(v).replace("|", "\\|") for v in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+# --- sections: (title, headers, rows, notes)
+
+
+def question_set_tables(qs: dict) -> list[tuple[str, list[str], list[list], list[str]]]:
+    s = qs["summary"]
+    d, p, a, ab = s["retrieval"]["document"], s["retrieval"]["passage"], s["answer"], s["abstention"]
+    lat = s["latency_ms"]
+    metric_rows = [
+        ["retrieval, document level (%d questions)" % d["queries"], d["recall@1"], d["recall@5"], d["recall@10"],
+         d["mrr@10"], d["ndcg@10"]],
+        ["retrieval, passage level (%d questions)" % p["queries"], p["recall@1"], p["recall@5"], p["recall@10"],
+         p["mrr@10"], p["ndcg@10"]],
+    ]
+    answer_rows = [
+        ["expected-document citation rate", a["expected_doc_citation_rate"]],
+        ["all expected documents cited", a["all_expected_docs_cited_rate"]],
+        ["key-fact rate", a["key_fact_rate"]],
+        ["citation precision (overlaps an expected quote)", a["citation_precision"]],
+        ["citations verbatim (quote == text[start:end])", a["citation_verbatim_rate"]],
+        ["citations checked", a["citations"]],
+        ["abstention precision", ab["precision"]],
+        ["abstention recall", ab["recall"]],
+        ["abstention F1", ab["f1"]],
+        ["answer latency p50 / p95 (ms)", f"{fmt(lat['answer']['p50'])} / {fmt(lat['answer']['p95'])}"],
+    ]
+    category_rows = [
+        [c, v["questions"], v["abstained"], v["key_fact_rate"], v["expected_doc_citation_rate"], v["document_recall@5"]]
+        for c, v in s["by_category"].items()
+    ]
+    head = (f"{s['questions']} questions ({s['answerable']} answerable) from {qs.get('set', 'the question set')}; "
+            f"mode {s['retrieval_mode']}, chunks {s['chunk_size']}/{s['chunk_overlap']}")
+    notes = [head, f"Passage level: {p['split_quotes']} expected quotes are cut by a chunk boundary and judged by the "
+                   f"chunk holding most of them; {p['unjudged_questions']} questions have no judged passage."]
+    return [
+        ("Question set: retrieval", ["", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10"], metric_rows, notes),
+        ("Question set: answers", ["metric", "value"], answer_rows, []),
+        ("Question set: by category", ["category", "questions", "abstained", "key fact", "cites exp. doc",
+                                       "doc R@5"], category_rows, []),
+    ]
+
+
+def compare_table(cmp: dict) -> tuple[str, list[str], list[list], list[str]]:
+    from eval.runner import headline
+
+    rows, headers = [], None
+    for entry in cmp["configurations"]:
+        h = headline(entry["summary"])
+        headers = headers or ["configuration", *h]
+        rows.append([entry["label"], *h.values()])
+    notes = [
+        "Document level saturates at R@5 on a corpus of few documents; passage judgements depend on the chunk "
+        "size (a longer chunk contains a quote more often), so compare answer figures across chunk sizes.",
+        f"Ranked by {cmp['ranking']}: best is **{cmp['best']}**.",
+    ]
+    if cmp.get("command"):
+        notes.insert(0, f"Command: `{cmp['command']}`")
+    return ("Configuration comparison", headers or ["configuration"], rows, notes)
+
+
+def beir_table(b: dict) -> tuple[str, list[str], list[list], list[str]]:
+    rows = [[m, v["ndcg@10"], v["recall@10"], v["mrr@10"], v["recall@1"], v["recall@5"]] for m, v in b["modes"].items()]
+    idx = b["index"]
+    notes = [
+        f"{b['path']}: {b['documents']} documents, {b['queries']} judged queries, {b['qrels']} judgements; "
+        f"document score = best chunk ({b['passage_depth']} passages per query); chunks {b['chunk_size']}/"
+        f"{b['chunk_overlap']}; index {idx['chunks']} chunks, {idx['sentences']} sentences, "
+        f"{'reused' if idx['reused'] else 'built'} ({idx['build_seconds']:.0f}s to build)."
+    ]
+    return (f"BEIR {b['dataset']} (document level)", ["mode", "nDCG@10", "Recall@10", "MRR@10", "R@1", "R@5"], rows,
+            notes)
+
+
+def scifact_table(sf: dict) -> tuple[str, list[str], list[list], list[str]]:
+    s = sf["summary"]
+    rows = [
+        ["claims with evidence", s["evidence_claims"]],
+        ["answered (not abstained)", s["evidence_answered_rate"]],
+        ["document hit rate (cites a gold evidence document)", s["document_hit_rate"]],
+        ["gold-sentence hit rate (cites a gold evidence sentence)", s["sentence_hit_rate"]],
+        ["sentence-level citation precision", s["sentence_citation_precision"]],
+        ["sentence-level citation recall", s["sentence_citation_recall"]],
+        ["citations verbatim", s["citation_verbatim_rate"]],
+        ["NEI claims (no evidence)", s["nei_claims"]],
+        ["NEI abstention rate", s["nei_abstention_rate"]],
+        ["abstention rate on claims with evidence", s["evidence_abstention_rate"]],
+        ["answer latency p50 / p95 (ms)", f"{fmt(s['latency_ms']['p50'])} / {fmt(s['latency_ms']['p95'])}"],
+    ]
+    notes = [f"{sf['path']} ({sf['split']} split): each claim is given to Engine.answer over the {sf['documents']}-"
+             f"abstract corpus; a citation is mapped to the abstract sentence(s) its span overlaps."]
+    return ("SciFact (original format, sentence evidence)", ["metric", "value"], rows, notes)
+
+
+def sections(report: dict) -> list[tuple[str, list[str], list[list], list[str]]]:
+    out = []
+    if "question_set" in report:
+        out += question_set_tables(report["question_set"])
+    if "compare" in report:
+        out.append(compare_table(report["compare"]))
+    if "beir" in report:
+        out.append(beir_table(report["beir"]))
+    if "scifact" in report:
+        out.append(scifact_table(report["scifact"]))
+    return out
+
+
+def console_text(report: dict) -> str:
+    parts = []
+    for title, headers, rows, notes in sections(report):
+        parts.append(f"\n== {title} ==")
+        parts += [n.replace("**", "") for n in notes]
+        parts.append(text_table(headers, rows))
+    if "gate" in report:
+        g = report["gate"]
+        parts.append("\ngate: " + ("pass" if not g["failures"] else "FAIL\n  " + "\n  ".join(g["failures"])))
+    return "\n".join(parts)
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# citeqa eval: {report['name']}", "", f"Created {report['created']} with `{report['command']}`.", ""]
+    if report.get("settings"):
+        lines += ["Settings: " + ", ".join(f"{k}={v}" for k, v in report["settings"].items()), ""]
+    for title, headers, rows, notes in sections(report):
+        lines += [f"## {title}", ""]
+        for n in notes:
+            lines += [n, ""]
+        lines += [md_table(headers, rows), ""]
+    if "gate" in report:
+        g = report["gate"]
+        lines += ["## Regression gate", "", "pass" if not g["failures"] else "FAIL: " + "; ".join(g["failures"]), ""]
+    if report.get("curves"):
+        lines += ["## Recall@k", "", f"![recall@k per configuration]({report['name']}.png)", ""]
+    return "\n".join(lines)
+
+
+# --- chart
+
+
+def curves(report: dict) -> dict[str, dict[str, dict[str, float]]]:
+    """{panel title: {configuration: {k: recall}}} for every ranking in the report."""
+    panels: dict[str, dict[str, dict[str, float]]] = {}
+    if "question_set" in report:
+        s = report["question_set"]["summary"]
+        for level in ("document", "passage"):
+            panels.setdefault(f"question set: {level}s", {})[s["label"]] = s["retrieval"][level]["recall_curve"]
+    if "compare" in report:
+        for entry in report["compare"]["configurations"]:
+            for level in ("document", "passage"):
+                panels.setdefault(f"compare: {level}s", {})[entry["label"]] = \
+                    entry["summary"]["retrieval"][level]["recall_curve"]
+    if "beir" in report:
+        b = report["beir"]
+        panels[f"BEIR {b['dataset']}: documents"] = {m: v["recall_curve"] for m, v in b["modes"].items()}
+    return {title: {label: c for label, c in lines.items() if c} for title, lines in panels.items() if lines}
+
+
+def chart_png(panels: dict[str, dict[str, dict[str, float]]]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    for ax, (title, lines) in zip(axes[0], panels.items()):
+        for label, curve in lines.items():
+            ks = sorted(int(k) for k in curve)
+            ax.plot(ks, [curve[str(k)] for k in ks], marker="o", label=label)
+        ax.set_xscale("log")
+        ks = sorted({int(k) for c in lines.values() for k in c})
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("k")
+        ax.set_ylabel("recall@k")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def write_report(report: dict, reports_dir: Path | None = None) -> dict[str, Path]:
+    """Write <name>.json, <name>.md and (when the report has rankings) <name>.png; returns the paths."""
+    reports_dir = Path(reports_dir or REPORTS_DIR)
+    name = report["name"]
+    report = {**report, "curves": curves(report)}
+    paths = {"json": reports_dir / f"{name}.json", "md": reports_dir / f"{name}.md"}
+    atomic_write_text(paths["json"], json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    if report["curves"]:
+        paths["png"] = reports_dir / f"{name}.png"
+        atomic_write_bytes(paths["png"], chart_png(report["curves"]))
+    atomic_write_text(paths["md"], markdown(report))
+    return paths

@@ -1,0 +1,98 @@
+"""What `citeqa eval` does: run the requested evaluations, print their tables and write the report."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from citeqa.settings import Settings
+from eval import report as reporting
+from eval.runner import DEFAULT_SET, evaluate_engine, load_questions
+
+
+def default_name(run_set: bool, compare: bool, beir: Path | None, scifact: Path | None) -> str:
+    parts = []
+    if compare:
+        parts.append("compare")
+    elif run_set:
+        parts.append("questions")
+    if beir:
+        parts.append(f"beir-{Path(beir).resolve().name}")
+    if scifact:
+        parts.append(f"scifact-{Path(scifact).resolve().name}")
+    return "+".join(parts)
+
+
+def run(
+    settings: Settings,
+    set_file: Path | None = None,
+    name: str | None = None,
+    compare: bool = False,
+    beir: Path | None = None,
+    scifact: Path | None = None,
+    work_dir: Path | None = None,
+    limit: int | None = None,
+    reports_dir: Path | None = None,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+    engine=None,
+    embedder=None,
+) -> tuple[dict, dict[str, Path]]:
+    """The question set runs when asked for (`set_file`, `compare`) or when no benchmark is; returns (report, paths).
+
+    `engine` / `embedder` let a caller that already holds them (tests) skip loading the model again.
+    """
+    from index.embedder import Embedder
+
+    run_set = set_file is not None or compare or not (beir or scifact)
+    set_file = Path(set_file or DEFAULT_SET)
+    name = name or default_name(run_set, compare, beir, scifact)
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"invalid report name {name!r}: use letters, digits, '-', '_' or '+'")
+    if embedder is None:
+        embedder = engine.retriever.embedder if engine is not None else Embedder(settings.model, settings.embed_batch_size)
+    report: dict = {
+        "name": name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": "citeqa " + shlex.join(sys.argv[1:]) if Path(sys.argv[0]).name == "citeqa" else f"eval.run.run(name={name!r})",
+        "settings": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap,
+                     "retrieval_mode": settings.retrieval_mode, "answer_mode": settings.answer_mode,
+                     "model": embedder.identity},
+    }
+    if run_set:
+        questions = load_questions(set_file)[:limit] if limit else load_questions(set_file)
+        if compare:
+            from eval.compare import run_compare
+
+            report["compare"] = run_compare(settings, embedder, questions, progress=progress, log=echo)
+            report["compare"]["set"] = str(set_file)
+            report["compare"]["command"] = report["command"]
+        else:
+            if engine is None:
+                from service.engine import Engine
+
+                engine = Engine.load(settings, embedder)
+                if engine.stale:
+                    echo(f"warning: the index is stale ({'; '.join(engine.stale)}); run `citeqa index` first")
+            result = evaluate_engine(engine, questions, progress=progress)
+            report["question_set"] = {"set": str(set_file), **result}
+            if set_file.resolve() == DEFAULT_SET.resolve() and not limit:
+                from eval.gate import check, load_thresholds
+
+                report["gate"] = {"failures": check(result["summary"], load_thresholds())}
+    if beir:
+        from eval.beir import run_beir
+
+        report["beir"] = run_beir(Path(beir), settings, embedder, work_dir=work_dir, progress=progress, log=echo)
+    if scifact:
+        from eval.scifact import run_scifact
+
+        report["scifact"] = run_scifact(Path(scifact), settings, embedder, limit=limit, work_dir=work_dir,
+                                        progress=progress, log=echo)
+    echo(reporting.console_text(report))
+    paths = reporting.write_report(report, reports_dir)
+    echo("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    return report, paths

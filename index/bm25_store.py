@@ -1,0 +1,52 @@
+"""BM25 over the same units as the dense index, with bm25s (sparse matrices, fast at millions of units)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+STOPWORDS = "en"
+
+
+class BM25Store:
+    def __init__(self, retriever: bm25s.BM25) -> None:
+        self._retriever = retriever
+        self._stemmer = Stemmer.Stemmer("english")
+
+    @classmethod
+    def build(cls, texts: list[str]) -> BM25Store:
+        tokens = bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=Stemmer.Stemmer("english"), show_progress=False)
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        return cls(retriever)
+
+    @classmethod
+    def load(cls, path: Path) -> BM25Store:
+        return cls(bm25s.BM25.load(str(path), mmap=True))
+
+    def save(self, path: Path) -> None:
+        self._retriever.save(str(path))
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(unit position, score) best first; units that share no term with the query are left out."""
+        return self.search_many([query], k)[0]
+
+    def search_many(self, queries: list[str], k: int) -> list[list[tuple[int, float]]]:
+        n_docs = int(self._retriever.scores["num_docs"])
+        if n_docs == 0:
+            return [[] for _ in queries]
+        tokens = bm25s.tokenize(
+            queries, stopwords=STOPWORDS, stemmer=self._stemmer, show_progress=False, return_ids=False
+        )
+        vocab = self._retriever.vocab_dict
+        known = [[t for t in q if t and t in vocab] for q in tokens]
+        asked = [i for i, q in enumerate(known) if q]  # bm25s fails on a query with no indexed term
+        results: list[list[tuple[int, float]]] = [[] for _ in queries]
+        if asked:
+            ids, scores = self._retriever.retrieve([known[i] for i in asked], k=min(k, n_docs), show_progress=False)
+            for i, row_ids, row_scores in zip(asked, np.atleast_2d(ids), np.atleast_2d(scores)):
+                results[i] = [(int(d), float(s)) for d, s in zip(row_ids, row_scores) if s > 0]
+        return results

@@ -1,0 +1,517 @@
+"""The HTTP service: JSON API, OpenAI-compatible chat endpoint, health/readiness, metrics and the web chat.
+
+`create_app()` builds the app; the Engine (model, index, corpus) is loaded once in the lifespan and kept on
+`app.state.engine`. Every CPU-bound call (embedding, retrieval, answering) runs in a worker thread so the event
+loop keeps serving /healthz and other requests meanwhile. Route functions stay thin: they validate, call the
+Engine, and shape the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_fastapi_instrumentator import Instrumentator
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from citeqa.settings import AnswerMode, RetrievalMode, Settings
+from index.documents import CorpusError
+from index.store import IndexProblem
+from service.batching import MicroBatchEmbedder
+from service.engine import Engine
+from service.models import Answer
+
+log = logging.getLogger("uvicorn.error")  # uvicorn shows this logger's records
+WEB_DIR = Path(__file__).resolve().parent / "web"
+MODEL_ID = "citeqa"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+# ---------------------------------------------------------------- request and response shapes
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="the question, in plain text")
+    mode: AnswerMode | None = Field(default=None, description="extractive (default) or generative")
+    max_sentences: int | None = Field(default=None, ge=1, le=10, description="most sentences in the answer")
+
+
+class SearchRequest(BaseModel):
+    query: str
+    k: int = Field(default=5, ge=1, le=50, description="number of passages")
+    mode: RetrievalMode = "hybrid"
+
+
+class SearchResult(BaseModel):
+    doc_id: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    heading: str | None = None
+    score: float
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SearchResult]
+
+
+class DocumentInfo(BaseModel):
+    doc_id: str
+    title: str
+    publisher: str | None = None
+    size: int = Field(description="length of the text in characters")
+    sha256: str
+
+
+class DocumentText(DocumentInfo):
+    start: int = Field(description="offset (in characters) of `text` in the document")
+    end: int
+    text: str
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's chat-completions request; sampling parameters are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    messages: list[ChatMessage]
+    model: str | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    mode: AnswerMode | None = Field(default=None, description="citeqa extension: extractive or generative")
+    max_sentences: int | None = Field(default=None, ge=1, le=10, description="citeqa extension")
+
+
+# ---------------------------------------------------------------- body size limit
+
+
+class BodySizeLimit:
+    """413 for request bodies over `max_bytes`: by Content-Length up front, and by counting what actually arrives
+    (chunked uploads or a lying header). The body is read here, so the app sees it replayed from memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                await self._reject(scope, receive, send, 400, "the Content-Length header is not a number")
+                return
+            if too_big:
+                await self._reject(scope, receive, send, 413, self._message())
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._reject(scope, receive, send, 413, self._message())
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _message(self) -> str:
+        return f"the request body is larger than {self.max_bytes} bytes (CITEQA_MAX_BODY_BYTES); send a shorter request"
+
+    @staticmethod
+    async def _reject(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+        response = JSONResponse(error_body(status, detail), status_code=status, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+class BatcherMetrics:
+    """Prometheus view of the micro-batcher's counters (read at scrape time)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self):
+        batcher: MicroBatchEmbedder | None = getattr(self.app.state, "batcher", None)
+        if batcher is None:
+            return
+        stats = batcher.stats
+        yield CounterMetricFamily("citeqa_embed_questions", "questions embedded by the micro-batcher", value=stats.calls)
+        yield CounterMetricFamily("citeqa_embed_batches", "model calls made by the micro-batcher", value=stats.batches)
+        yield GaugeMetricFamily("citeqa_embed_largest_batch", "most questions embedded in one model call", value=stats.largest)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+ERROR_TYPES = {500: "server_error", 503: "service_unavailable"}
+
+
+def error_body(status: int, detail: object) -> dict[str, Any]:
+    """FastAPI's `detail` (what the web chat reads) plus OpenAI's `error` object (what OpenAI clients read)."""
+    if isinstance(detail, list):
+        parts = []
+        for d in detail:
+            loc = ".".join(str(p) for p in d.get("loc", ()) if p != "body") if isinstance(d, dict) else ""
+            msg = d.get("msg", "") if isinstance(d, dict) else str(d)
+            parts.append(f"{loc}: {msg}" if loc else msg)
+        message = "; ".join(parts)
+    else:
+        message = str(detail)
+    kind = ERROR_TYPES.get(status, "invalid_request_error")
+    return {"detail": detail, "error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def question_error(message: str, loc: tuple[str, ...], value: object) -> RequestValidationError:
+    """A 422 in FastAPI's usual shape: {"detail": [{"loc", "msg", "type"}]}."""
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message, "input": value}])
+
+
+def check_question(text: str, settings: Settings, loc: tuple[str, ...] = ("body", "question")) -> str:
+    name = loc[-1] if loc[-1] != "content" else "the question"
+    if not text.strip():
+        raise question_error(f"{name} must not be empty", loc, text)
+    if len(text) > settings.max_question_chars:
+        raise question_error(
+            f"{name} is {len(text)} characters long; the limit is {settings.max_question_chars} (CITEQA_MAX_QUESTION_CHARS)",
+            loc, text,
+        )
+    return text.strip()
+
+
+def get_engine(request: Request) -> Engine:
+    """The loaded Engine, or 503 saying why there is none (the message names the command that fixes it)."""
+    engine = request.app.state.engine
+    if engine is None:
+        raise HTTPException(503, detail=request.app.state.problem or "the service is starting; try again shortly")
+    return engine
+
+
+def document_info(record) -> DocumentInfo:
+    return DocumentInfo(
+        doc_id=record.doc_id, title=record.title, publisher=record.publisher, size=record.size, sha256=record.sha256
+    )
+
+
+def message_text(message: ChatMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    if isinstance(message.content, list):
+        return "\n".join(str(p.get("text", "")) for p in message.content if p.get("type") == "text")
+    return ""
+
+
+def chat_content(answer: Answer) -> str:
+    """What a chat client shows: the answer with its [n] markers, or why there is none."""
+    if not answer.abstained:
+        return answer.answer
+    reason = (answer.reason or "").strip() or "The documents in the corpus do not answer this question."
+    content = f"Not in the corpus: {reason}"
+    if answer.answer.strip() and answer.answer.strip() not in content:
+        content += f"\n\n{answer.answer.strip()}"
+    return content
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def deltas(content: str) -> list[str]:
+    """Word-sized pieces whose concatenation is exactly `content`."""
+    return [piece for piece in re.split(r"(?<=\s)(?=\S)", content) if piece]
+
+
+def sse(data: object) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+# ---------------------------------------------------------------- the app
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        batcher = None
+        try:
+            engine = await run_in_threadpool(Engine.load, settings)
+        except IndexProblem as exc:  # serve anyway: /healthz works, the rest say how to fix it
+            app.state.problem = str(exc)
+        except CorpusError as exc:
+            app.state.problem = f"{exc}; then run `citeqa index`"
+        else:
+            # questions that arrive together are embedded in one model call
+            batcher = MicroBatchEmbedder(engine.retriever.embedder, settings.batch_wait_ms, settings.batch_max_size)
+            engine.embed = batcher.embed
+            app.state.batcher = batcher
+            app.state.engine = engine
+            app.state.problem = None
+        if app.state.problem:
+            log.warning("citeqa is serving but not ready: %s", app.state.problem)
+        elif engine.stale:
+            log.warning("citeqa: the index is stale (%s); run `citeqa index` to update it", "; ".join(engine.stale))
+        try:
+            yield
+        finally:
+            app.state.engine = app.state.batcher = None
+            if batcher is not None:
+                batcher.close()
+
+    app = FastAPI(
+        title="citeqa",
+        version="0.1.0",
+        summary="Citation-checked question answering: every answer sentence cites a verbatim span of the corpus.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = app.state.batcher = None
+    app.state.problem = "the service is starting; try again shortly"
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Any]]):
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        path = request.url.path
+        if path == "/" or path.startswith("/static/"):
+            response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(error_body(exc.status_code, exc.detail), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body(422, jsonable_encoder(exc.errors())), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        detail = f"internal error ({type(exc).__name__}); the server log has the details"
+        return JSONResponse(error_body(500, detail), status_code=500)
+
+    # Outermost, so an oversized body is refused before anything reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    registry = CollectorRegistry()  # one per app, so several apps can live in one process
+    registry.register(BatcherMetrics(app))
+    Instrumentator(registry=registry, excluded_handlers=["/metrics"]).instrument(app).expose(
+        app, endpoint="/metrics", include_in_schema=False
+    )
+
+    # ------------------------------------------------------------ health
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """200 while the process serves, whatever the state of the index."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> JSONResponse:
+        """200 only when the index is loaded and matches the corpus on disk; 503 with the reason otherwise."""
+        engine: Engine | None = request.app.state.engine
+        if engine is None:
+            return JSONResponse({"status": "unavailable", "detail": request.app.state.problem}, status_code=503)
+        if engine.stale:
+            detail = f"the index is stale ({'; '.join(engine.stale)}); run `citeqa index` to update it"
+            return JSONResponse({"status": "stale", "detail": detail}, status_code=503)
+        manifest = engine.retriever.manifest
+        return JSONResponse({"status": "ready", "documents": len(manifest.documents), "counts": manifest.counts})
+
+    # ------------------------------------------------------------ questions
+
+    @app.post("/v1/ask", response_model=Answer, tags=["questions"])
+    async def ask(body: AskRequest, engine: Engine = Depends(get_engine)) -> Answer:
+        """Answer a question; every sentence carries [n] markers for verbatim citations."""
+        question = check_question(body.question, settings)
+        return await run_in_threadpool(engine.answer, question, body.mode, body.max_sentences)
+
+    @app.post("/v1/search", response_model=SearchResponse, tags=["questions"])
+    async def search(body: SearchRequest, engine: Engine = Depends(get_engine)) -> SearchResponse:
+        """The passages that best match the query (same as `citeqa search --json`)."""
+        query = check_question(body.query, settings, loc=("body", "query"))
+        passages = await run_in_threadpool(engine.search, query, body.k, body.mode)
+        return SearchResponse(
+            query=body.query, results=[SearchResult(**p.model_dump(exclude={"title"})) for p in passages]
+        )
+
+    # ------------------------------------------------------------ documents
+
+    @app.get("/v1/documents", response_model=list[DocumentInfo], tags=["documents"])
+    async def list_documents(engine: Engine = Depends(get_engine)) -> list[DocumentInfo]:
+        """Every document in the index."""
+        return [document_info(r) for r in engine.sources.records()]
+
+    @app.get("/v1/documents/{doc_id}", response_model=DocumentText, tags=["documents"])
+    async def get_document(
+        doc_id: str,
+        start: int | None = Query(default=None, ge=0, description="first character (default 0)"),
+        end: int | None = Query(default=None, ge=0, description="end character, exclusive (default: the end)"),
+        engine: Engine = Depends(get_engine),
+    ) -> DocumentText:
+        """A document's verbatim text, or only the span start:end (character offsets, as in citations)."""
+        doc = engine.sources.get(doc_id)
+        if doc is None:
+            known = ", ".join(sorted(r.doc_id for r in engine.sources.records()))
+            raise HTTPException(404, detail=f"no document {doc_id!r}; known documents: {known} (GET /v1/documents)")
+        if doc.text is None:
+            raise HTTPException(503, detail=doc.problem or f"{doc_id} cannot be read; run `citeqa index`")
+        length = len(doc.text)
+        lo = 0 if start is None else start
+        hi = length if end is None else end
+        if not lo <= hi <= length:
+            raise HTTPException(
+                400, detail=f"range {lo}:{hi} is not inside {doc_id} (0:{length}); start must be <= end <= {length}"
+            )
+        info = document_info(doc.record)
+        return DocumentText(**info.model_dump(), start=lo, end=hi, text=doc.text[lo:hi])
+
+    # ------------------------------------------------------------ OpenAI-compatible
+
+    @app.get("/v1/models", tags=["openai"])
+    async def list_models() -> dict[str, Any]:
+        return {"object": "list", "data": [model_card()]}
+
+    @app.get("/v1/models/{model_id}", tags=["openai"])
+    async def get_model(model_id: str) -> dict[str, Any]:
+        if model_id != MODEL_ID:
+            raise HTTPException(404, detail=f"no model {model_id!r}; the only model is {MODEL_ID!r}")
+        return model_card()
+
+    @app.post("/v1/chat/completions", tags=["openai"])
+    async def chat_completions(body: ChatRequest, engine: Engine = Depends(get_engine)):
+        """OpenAI chat completions: the last user message is the question. Besides `choices`, the response carries
+        `citations` and `citeqa` (the full Answer). With `stream: true`, server-sent `chat.completion.chunk`s."""
+        text, loc = last_user_message(body)
+        question = check_question(text, settings, loc)
+        answer: Answer = await run_in_threadpool(engine.answer, question, body.mode, body.max_sentences)
+        completion = ChatCompletion(body, answer)
+        if not body.stream:
+            return completion.body()
+        return StreamingResponse(
+            completion.stream(), media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    # ------------------------------------------------------------ web chat
+
+    @app.get("/", include_in_schema=False)
+    async def index_page() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+    return app
+
+
+def model_card() -> dict[str, Any]:
+    return {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "citeqa"}
+
+
+def last_user_message(body: ChatRequest) -> tuple[str, tuple[str, ...]]:
+    """The question (the last user message) and where it is in the request, for error messages."""
+    for i in range(len(body.messages) - 1, -1, -1):
+        if body.messages[i].role == "user":
+            return message_text(body.messages[i]), ("body", "messages", str(i), "content")
+    raise question_error("messages must contain a message with role 'user' (the question)", ("body", "messages"), None)
+
+
+class ChatCompletion:
+    """An Answer in OpenAI's chat-completion shapes, whole or as server-sent chunks."""
+
+    def __init__(self, request: ChatRequest, answer: Answer) -> None:
+        self.answer = answer
+        self.content = chat_content(answer)
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+        prompt = sum(word_count(message_text(m)) for m in request.messages)  # words, as a token estimate
+        completion = word_count(self.content)
+        self.usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        self.include_usage = bool(request.stream_options and request.stream_options.include_usage)
+
+    def _head(self, kind: str) -> dict[str, Any]:
+        return {"id": self.id, "object": kind, "created": self.created, "model": MODEL_ID}
+
+    def body(self) -> dict[str, Any]:
+        message = {"role": "assistant", "content": self.content}
+        return {
+            **self._head("chat.completion"),
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+            "usage": self.usage,
+            "citations": jsonable_encoder(self.answer.citations),
+            "citeqa": jsonable_encoder(self.answer),
+        }
+
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+        return sse({**self._head("chat.completion.chunk"), "choices": [choice], **extra})
+
+    async def stream(self) -> AsyncIterator[str]:
+        """Role first, then the content a word at a time, then `stop` with the citations, then [DONE]."""
+        yield self._chunk({"role": "assistant", "content": ""})
+        for piece in deltas(self.content):
+            yield self._chunk({"content": piece})
+        yield self._chunk(
+            {}, "stop", citations=jsonable_encoder(self.answer.citations), citeqa=jsonable_encoder(self.answer)
+        )
+        if self.include_usage:
+            yield sse({**self._head("chat.completion.chunk"), "choices": [], "usage": self.usage})
+        yield "data: [DONE]\n\n"

@@ -1,0 +1,148 @@
+"""Choose the sentences that answer a question from the top passages, and merge repeats across sources."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import Stemmer
+
+from index.retriever import Hit, Retriever
+from index.units import Chunk, Sentence
+from service.abstention import STOPWORDS, tokens
+
+_REFERENCE_MARKER = re.compile(r"\[(?:\d+|[a-z ]+needed)\]", re.I)
+_LIST_MARKER = re.compile(r"^\s*(?:[•\-*·▪◦]|\d{1,2}[.)])\s+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+LEXICAL_WEIGHT = 0.35  # share of the question's content words found in a sentence, added to its cosine
+PASSAGE_WEIGHT = 0.05  # small boost for sentences inside the best-ranked passages
+RELATIVE_FLOOR = 0.2  # a sentence must score within this of the best one to join the answer
+
+
+@dataclass
+class Evidence:
+    sentence: Sentence
+    row: int  # row in the sentence index
+    cosine: float
+    score: float
+    also: list[Evidence] = field(default_factory=list)  # near-duplicates from other places, cited too
+
+    @property
+    def numbers(self) -> set[str]:
+        return set(_NUMBER.findall(_REFERENCE_MARKER.sub("", self.sentence.text)))
+
+
+def display_text(sentence: Sentence) -> str:
+    """How a sentence reads in an answer: reference markers dropped, list items joined, spaces tidied."""
+    text = sentence.text
+    if sentence.kind == "list":
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        lead = lines[0].strip()
+        items = [_LIST_MARKER.sub("", ln).strip() for ln in lines[1:]]
+        if _LIST_MARKER.match(lines[0]):
+            lead, items = "", [_LIST_MARKER.sub("", ln).strip() for ln in lines]
+        if lead and not lead.endswith(":"):
+            lead += ":"
+        text = f"{lead} {', '.join(items)}".strip()
+        if not text.endswith((".", "!", "?")):
+            text += "."
+    text = _REFERENCE_MARKER.sub("", text)
+    return re.sub(r"\s+", " ", text.replace("\xa0", " ")).strip()
+
+
+def content_stems(text: str, stemmer: Stemmer.Stemmer) -> set[str]:
+    words = [t.lower() for t in tokens(text) if t.lower() not in STOPWORDS and len(t) > 2]
+    return set(stemmer.stemWords(words))
+
+
+def collect_candidates(
+    retriever: Retriever,
+    question: str,
+    query_vector: np.ndarray,
+    passages: list[Hit[Chunk]],
+    sentence_k: int,
+    timings: dict[str, float] | None = None,
+) -> dict[int, float]:
+    """Sentence rows inside the top passages plus the best sentences overall, with a passage-rank boost."""
+    boost: dict[int, float] = {}
+    for rank, hit in enumerate(passages, start=1):
+        chunk = hit.unit
+        for row in retriever.sentence_rows_within(chunk.doc_id, chunk.start, chunk.end):
+            boost[row] = max(boost.get(row, 0.0), PASSAGE_WEIGHT / rank)
+    for hit in retriever.search_sentences(question, sentence_k, "hybrid", query_vector, timings):
+        boost.setdefault(retriever.sentence_rows[hit.unit.sentence_id], 0.0)
+    return boost
+
+
+def rank_evidence(
+    retriever: Retriever,
+    question: str,
+    query_vector: np.ndarray,
+    candidates: dict[int, float],
+    idf: Callable[[str], float],
+) -> list[Evidence]:
+    """Cosine to the question plus IDF-weighted word overlap (the heading's words count half)."""
+    stemmer = Stemmer.Stemmer("english")
+    q_weights = {stem: idf(stem) for stem in content_stems(question, stemmer)}
+    total = sum(q_weights.values())
+    rows = list(candidates)
+    if not rows:
+        return []
+    cosines = np.asarray(retriever.sentences.vectors[rows], dtype=np.float32) @ query_vector
+    ranked = []
+    for row, cosine in zip(rows, cosines):
+        sentence = retriever.sentences.units[row]
+        own = content_stems(sentence.text, stemmer)
+        context = content_stems(sentence.heading or "", stemmer) - own
+        matched = sum(w for s, w in q_weights.items() if s in own) + 0.5 * sum(
+            w for s, w in q_weights.items() if s in context
+        )
+        lexical = matched / total if total else 0.0
+        score = float(cosine) + LEXICAL_WEIGHT * lexical + candidates[row]
+        ranked.append(Evidence(sentence, row, float(cosine), score))
+    ranked.sort(key=lambda e: -e.score)
+    return ranked
+
+
+def select_evidence(
+    ranked: list[Evidence], retriever: Retriever, max_sentences: int, min_similarity: float, duplicate_similarity: float
+) -> list[Evidence]:
+    """Best sentences first; a near-duplicate of a chosen sentence becomes an extra citation of it."""
+    if not ranked:
+        return []
+    floor = ranked[0].score - RELATIVE_FLOOR
+    chosen: list[Evidence] = []
+    for candidate in ranked:
+        if candidate.score < floor or candidate.cosine < min_similarity:
+            break
+        if any(candidate.sentence.sentence_id == c.sentence.sentence_id for c in chosen):
+            continue
+        twin = _near_duplicate(candidate, chosen, retriever, duplicate_similarity)
+        if twin is not None:
+            if twin.sentence.doc_id != candidate.sentence.doc_id:
+                twin.also.append(candidate)
+            continue
+        if _overlaps(candidate, chosen):
+            continue
+        if len(chosen) < max_sentences:
+            chosen.append(candidate)
+    return chosen
+
+
+def _overlaps(candidate: Evidence, chosen: list[Evidence]) -> bool:
+    s = candidate.sentence
+    return any(c.sentence.doc_id == s.doc_id and c.sentence.start < s.end and s.start < c.sentence.end for c in chosen)
+
+
+def _near_duplicate(
+    candidate: Evidence, chosen: list[Evidence], retriever: Retriever, threshold: float
+) -> Evidence | None:
+    """Same fact, same figures: sentences that differ in their numbers are never merged (that is a conflict)."""
+    vectors = retriever.sentences.vectors
+    for c in chosen:
+        similarity = float(np.dot(vectors[candidate.row], vectors[c.row]))
+        if similarity >= threshold and candidate.numbers == c.numbers:
+            return c
+    return None

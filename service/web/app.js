@@ -1,0 +1,561 @@
+/* citeqa web chat. Plain JS, no dependencies; runs under a strict CSP
+ * (no inline scripts or styles). Every string that comes from the user, the
+ * answer or the corpus is inserted as text (textContent / text nodes), never as HTML. */
+(function () {
+  "use strict";
+
+  var ASK_URL = "/v1/ask";
+  var DOC_URL = "/v1/documents/";
+  var ASK_TIMEOUT_MS = 120000;
+  var EXCERPT_CHARS = 220;
+
+  var els = {};
+  var answers = new WeakMap(); // .message element -> Answer JSON
+  var docCache = new Map(); // doc_id -> Promise<Document>
+  var busy = false;
+  var panelToken = 0; // guards against out-of-order document loads
+  var lastTrigger = null; // element to refocus when the panel closes
+
+  /* ---------- small DOM helpers ---------- */
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function isArray(x) {
+    return Array.isArray(x);
+  }
+
+  /* ---------- offsets: Python code points -> JS UTF-16 indices ---------- */
+
+  var ASTRAL = /[\uD800-\uDBFF][\uDC00-\uDFFF]/;
+
+  // Returns [startUtf16, endUtf16] for code-point offsets [start, end) in text.
+  function toUtf16Range(text, start, end) {
+    if (!ASTRAL.test(text)) return [start, end];
+    var cps = Array.from(text);
+    var pos = 0;
+    var s = null;
+    var e = null;
+    for (var i = 0; i <= cps.length; i++) {
+      if (i === start) s = pos;
+      if (i === end) { e = pos; break; }
+      if (i < cps.length) pos += cps[i].length;
+    }
+    if (s === null) s = text.length;
+    if (e === null) e = text.length;
+    return [s, e];
+  }
+
+  function codePointLength(text) {
+    return ASTRAL.test(text) ? Array.from(text).length : text.length;
+  }
+
+  /* ---------- network ---------- */
+
+  function detailMessage(body, status) {
+    var detail = body && body.detail;
+    if (typeof detail === "string" && detail.trim()) return detail;
+    if (isArray(detail) && detail.length) {
+      var msgs = detail.map(function (d) {
+        if (typeof d === "string") return d;
+        if (d && typeof d.msg === "string") {
+          var loc = isArray(d.loc) ? d.loc.filter(function (p) { return p !== "body"; }).join(".") : "";
+          return loc ? loc + ": " + d.msg : d.msg;
+        }
+        return "";
+      }).filter(Boolean);
+      if (msgs.length) return msgs.join("; ");
+    }
+    if (detail && typeof detail === "object" && typeof detail.msg === "string") return detail.msg;
+    if (status === 429) return "Too many requests. Wait a moment and try again.";
+    if (status >= 500) return "The server had a problem answering (HTTP " + status + "). Try again in a moment.";
+    return "The request failed (HTTP " + status + ").";
+  }
+
+  function fetchJSON(url, options, timeoutMs) {
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = null;
+    var opts = Object.assign({ headers: { Accept: "application/json" } }, options || {});
+    if (controller) {
+      opts.signal = controller.signal;
+      if (timeoutMs) timer = setTimeout(function () { controller.abort(); }, timeoutMs);
+    }
+    return fetch(url, opts).then(
+      function (res) {
+        if (timer) clearTimeout(timer);
+        return res.text().then(function (raw) {
+          var body = null;
+          try { body = raw ? JSON.parse(raw) : null; } catch (e) { body = null; }
+          if (!res.ok) {
+            var err = new Error(detailMessage(body, res.status));
+            err.status = res.status;
+            throw err;
+          }
+          if (body === null || typeof body !== "object") {
+            throw new Error("The server sent a response that is not valid JSON.");
+          }
+          return body;
+        });
+      },
+      function (e) {
+        if (timer) clearTimeout(timer);
+        if (e && e.name === "AbortError") {
+          throw new Error("The server took too long to answer. Try again, or ask a shorter question.");
+        }
+        throw new Error("Could not reach the server. Check your connection and try again.");
+      }
+    );
+  }
+
+  function getDocument(docId) {
+    if (!docCache.has(docId)) {
+      var p = fetchJSON(DOC_URL + encodeURIComponent(docId), { method: "GET" }, 30000);
+      p.catch(function () { docCache.delete(docId); });
+      docCache.set(docId, p);
+    }
+    return docCache.get(docId);
+  }
+
+  /* ---------- conversation ---------- */
+
+  function hideEmptyHint() {
+    var hint = document.getElementById("empty-hint");
+    if (hint) hint.remove();
+  }
+
+  function scrollToMessage(msg, alignTop) {
+    var conv = els.conversation;
+    if (alignTop) {
+      var top = msg.offsetTop - 8;
+      conv.scrollTop = Math.max(0, Math.min(top, conv.scrollHeight));
+    } else {
+      conv.scrollTop = conv.scrollHeight;
+    }
+  }
+
+  function addUserMessage(text) {
+    hideEmptyHint();
+    var msg = el("div", "message user");
+    msg.appendChild(el("span", "visually-hidden", "You asked: "));
+    msg.appendChild(el("p", "message-text", text));
+    els.conversation.appendChild(msg);
+    scrollToMessage(msg, false);
+    return msg;
+  }
+
+  function addErrorMessage(text) {
+    var msg = el("div", "message assistant error");
+    msg.setAttribute("role", "alert");
+    msg.appendChild(el("p", "message-heading", "Something went wrong"));
+    msg.appendChild(el("p", "message-text", text));
+    els.conversation.appendChild(msg);
+    scrollToMessage(msg, true);
+    return msg;
+  }
+
+  function citationMap(answer) {
+    var map = new Map();
+    (answer.citations || []).forEach(function (c) {
+      if (c && typeof c.n === "number") map.set(c.n, c);
+    });
+    return map;
+  }
+
+  function makeMarker(n, cmap) {
+    var c = cmap.get(n);
+    if (!c) {
+      var missing = el("span", "cite-missing", "[" + n + "]");
+      missing.title = "Citation " + n + " is not in this answer's source list";
+      return missing;
+    }
+    var b = el("button", "cite-marker", "[" + n + "]");
+    b.type = "button";
+    b.dataset.n = String(n);
+    b.setAttribute("aria-label", "Show source " + n);
+    b.title = (c.title || c.doc_id) + (c.publisher ? " — " + c.publisher : "");
+    return b;
+  }
+
+  function renderSentences(answer, cmap) {
+    var body = el("div", "answer-body");
+    var sentences = isArray(answer.sentences) ? answer.sentences : [];
+    if (!sentences.length) {
+      if (answer.answer && !answer.abstained) body.appendChild(el("p", "answer-text", answer.answer));
+      return body;
+    }
+    var p = el("p", "answer-text");
+    sentences.forEach(function (s, i) {
+      if (i > 0) p.appendChild(document.createTextNode(" "));
+      var span = el("span", "sentence", s.text);
+      p.appendChild(span);
+      (s.citations || []).forEach(function (n) {
+        p.appendChild(document.createTextNode("\u00a0"));
+        p.appendChild(makeMarker(n, cmap));
+      });
+    });
+    body.appendChild(p);
+    return body;
+  }
+
+  function renderConflicts(answer, cmap) {
+    var conflicts = isArray(answer.conflicts) ? answer.conflicts : [];
+    if (!conflicts.length) return null;
+    var wrap = el("div", "conflicts");
+    conflicts.forEach(function (cf) {
+      var box = el("p", "conflict");
+      box.appendChild(el("strong", "conflict-label", "Sources disagree on " + (cf.topic || "this point") + ": "));
+      (cf.values || []).forEach(function (v, i) {
+        if (i > 0) box.appendChild(document.createTextNode(" vs "));
+        box.appendChild(el("span", "conflict-value", v.value));
+        (v.citations || []).forEach(function (n) {
+          box.appendChild(document.createTextNode("\u00a0"));
+          box.appendChild(makeMarker(n, cmap));
+        });
+      });
+      wrap.appendChild(box);
+    });
+    return wrap;
+  }
+
+  function renderSourceList(answer) {
+    var cites = isArray(answer.citations) ? answer.citations : [];
+    if (!cites.length) return null;
+    var wrap = el("div", "sources");
+    wrap.appendChild(el("p", "sources-label", "Sources"));
+    var list = el("ol", "source-list");
+    cites.forEach(function (c) {
+      var li = el("li", "source-item");
+      var b = el("button", "source-link");
+      b.type = "button";
+      b.dataset.n = String(c.n);
+      b.setAttribute("aria-label", "Show source " + c.n + ": " + (c.title || c.doc_id));
+      b.appendChild(el("span", "source-n", "[" + c.n + "]"));
+      b.appendChild(el("span", "source-item-title", c.title || c.doc_id));
+      if (c.publisher) b.appendChild(el("span", "source-item-publisher", c.publisher));
+      li.appendChild(b);
+      list.appendChild(li);
+    });
+    wrap.appendChild(list);
+    return wrap;
+  }
+
+  function excerpt(text) {
+    var t = String(text || "").replace(/\s+/g, " ").trim();
+    if (t.length <= EXCERPT_CHARS) return t;
+    var cut = t.lastIndexOf(" ", EXCERPT_CHARS);
+    return t.slice(0, cut > EXCERPT_CHARS * 0.6 ? cut : EXCERPT_CHARS) + "…";
+  }
+
+  function renderRelated(answer) {
+    var related = isArray(answer.related) ? answer.related : [];
+    if (!related.length) return null;
+    var wrap = el("div", "related");
+    var labelId = "related-label-" + Math.random().toString(36).slice(2, 9);
+    var label = el("p", "related-label", "Related passages — not an answer");
+    label.id = labelId;
+    wrap.appendChild(label);
+    var list = el("ul", "related-list");
+    list.setAttribute("aria-labelledby", labelId);
+    related.forEach(function (r, i) {
+      var li = el("li");
+      var b = el("button", "related-passage");
+      b.type = "button";
+      b.dataset.index = String(i);
+      b.setAttribute("aria-label", "Show related passage " + (i + 1) + " in " + (r.title || r.doc_id));
+      var head = el("span", "related-title", r.title || r.doc_id);
+      b.appendChild(head);
+      if (r.heading) b.appendChild(el("span", "related-heading", r.heading));
+      b.appendChild(el("span", "related-excerpt", excerpt(r.text)));
+      li.appendChild(b);
+      list.appendChild(li);
+    });
+    wrap.appendChild(list);
+    return wrap;
+  }
+
+  function renderRemoved(answer) {
+    var removed = isArray(answer.removed) ? answer.removed : [];
+    if (!removed.length) return null;
+    var d = el("details", "removed");
+    var n = removed.length;
+    d.appendChild(el("summary", null, n + (n === 1 ? " item was" : " items were") + " removed by the citation check"));
+    var list = el("ul", "removed-list");
+    removed.forEach(function (r) {
+      var li = el("li");
+      var what = r.kind === "citation" && r.citation != null ? "Citation [" + r.citation + "]" : "Sentence";
+      li.appendChild(el("span", "removed-kind", what + ": "));
+      li.appendChild(el("q", "removed-text", r.text));
+      if (r.reason) li.appendChild(el("span", "removed-reason", " — " + r.reason));
+      list.appendChild(li);
+    });
+    d.appendChild(list);
+    return d;
+  }
+
+  function addAnswerMessage(answer) {
+    var cmap = citationMap(answer);
+    var msg = el("div", "message assistant" + (answer.abstained ? " abstained" : ""));
+    answers.set(msg, answer);
+
+    if (answer.abstained) {
+      msg.appendChild(el("p", "message-heading", "Not in the corpus"));
+      msg.appendChild(el("p", "abstain-reason",
+        answer.reason || "The documents in this corpus do not answer this question."));
+      if (isArray(answer.sentences) && answer.sentences.length) msg.appendChild(renderSentences(answer, cmap));
+    } else {
+      msg.appendChild(renderSentences(answer, cmap));
+    }
+
+    var conflicts = renderConflicts(answer, cmap);
+    if (conflicts) msg.appendChild(conflicts);
+    var sources = renderSourceList(answer);
+    if (sources) msg.appendChild(sources);
+    var related = renderRelated(answer);
+    if (related) msg.appendChild(related);
+    var removed = renderRemoved(answer);
+    if (removed) msg.appendChild(removed);
+
+    els.conversation.appendChild(msg);
+    scrollToMessage(msg, true);
+    return msg;
+  }
+
+  /* ---------- asking ---------- */
+
+  function setBusy(on) {
+    busy = on;
+    els.busy.hidden = !on;
+    els.send.disabled = on;
+    els.conversation.setAttribute("aria-busy", on ? "true" : "false");
+    document.body.classList.toggle("is-busy", on);
+  }
+
+  function ask(question) {
+    setBusy(true);
+    return fetchJSON(ASK_URL, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ question: question })
+    }, ASK_TIMEOUT_MS);
+  }
+
+  function submit() {
+    if (busy) return;
+    var raw = els.question.value;
+    var question = raw.trim();
+    if (!question) return;
+
+    addUserMessage(question);
+    els.question.value = "";
+
+    ask(question).then(
+      function (answer) {
+        addAnswerMessage(answer);
+      },
+      function (err) {
+        addErrorMessage(err && err.message ? err.message : "Something went wrong. Try again.");
+        // Give the question back so it can be resent or edited.
+        if (!els.question.value) els.question.value = raw;
+      }
+    ).then(function () {
+      setBusy(false);
+      var active = document.activeElement;
+      if (!active || active === document.body || active === els.send) els.question.focus();
+    });
+  }
+
+  /* ---------- source panel ---------- */
+
+  function panelIsOpen() {
+    return !els.panel.hidden;
+  }
+
+  function openPanel() {
+    els.panel.hidden = false;
+    document.body.classList.add("panel-open");
+  }
+
+  function closePanel() {
+    if (!panelIsOpen()) return;
+    panelToken++;
+    els.panel.hidden = true;
+    document.body.classList.remove("panel-open");
+    markActive(null);
+    if (lastTrigger && document.contains(lastTrigger)) lastTrigger.focus();
+    lastTrigger = null;
+  }
+
+  function markActive(button) {
+    var prev = document.querySelectorAll(".is-active");
+    for (var i = 0; i < prev.length; i++) prev[i].classList.remove("is-active");
+    if (button) button.classList.add("is-active");
+  }
+
+  // span: {doc_id, title, publisher, start, end, quote, kicker}
+  function showSpan(span, trigger) {
+    var token = ++panelToken;
+    lastTrigger = trigger || null;
+    markActive(trigger);
+
+    els.kicker.textContent = span.kicker;
+    els.panel.classList.toggle("is-related", !!span.related);
+    els.title.textContent = span.title || span.doc_id;
+    els.publisher.textContent = span.publisher || "";
+    els.range.textContent = rangeText(span.start, span.end);
+    clear(els.text);
+    els.text.appendChild(el("p", "source-loading", "Loading document…"));
+    openPanel();
+    els.title.focus({ preventScroll: true });
+
+    getDocument(span.doc_id).then(
+      function (doc) {
+        if (token !== panelToken) return;
+        if (doc.title) els.title.textContent = doc.title;
+        els.publisher.textContent = doc.publisher || span.publisher || "";
+        renderDocument(doc, span);
+      },
+      function (err) {
+        if (token !== panelToken) return;
+        clear(els.text);
+        els.text.appendChild(el("p", "source-error",
+          "Could not load this document. " + (err && err.message ? err.message : "")));
+        if (span.quote) {
+          els.text.appendChild(el("p", "source-quote-label", "Cited text:"));
+          els.text.appendChild(el("blockquote", "source-quote", span.quote));
+        }
+      }
+    );
+  }
+
+  function rangeText(start, end) {
+    if (typeof start !== "number" || typeof end !== "number") return "";
+    return "characters " + start + "\u2013" + end;
+  }
+
+  function renderDocument(doc, span) {
+    var text = typeof doc.text === "string" ? doc.text : "";
+    clear(els.text);
+    var len = codePointLength(text);
+    var start = span.start;
+    var end = span.end;
+    var valid = typeof start === "number" && typeof end === "number" &&
+      start >= 0 && end >= start && end <= len;
+
+    if (!valid) {
+      els.text.appendChild(el("p", "source-warning",
+        "The cited range (" + rangeText(start, end) + ") is outside this document; showing the whole text."));
+      els.text.appendChild(el("div", "source-body", text));
+      els.text.scrollTop = 0;
+      return;
+    }
+
+    var r = toUtf16Range(text, start, end);
+    var cited = text.slice(r[0], r[1]);
+    if (span.quote && normalise(cited) !== normalise(span.quote)) {
+      els.text.appendChild(el("p", "source-warning",
+        "The highlighted text differs from the quote the answer cites."));
+    }
+
+    var body = el("div", "source-body");
+    body.appendChild(document.createTextNode(text.slice(0, r[0])));
+    var mark = el("mark", null, cited);
+    mark.id = "highlight";
+    body.appendChild(mark);
+    body.appendChild(document.createTextNode(text.slice(r[1])));
+    els.text.appendChild(body);
+
+    // Wait a frame so layout (and the mobile sheet's animation start) is settled.
+    requestAnimationFrame(function () {
+      mark.scrollIntoView({ block: "center" });
+    });
+  }
+
+  function normalise(s) {
+    return String(s || "").replace(/\s+/g, " ").trim();
+  }
+
+  /* ---------- events ---------- */
+
+  function onConversationClick(ev) {
+    var target = ev.target;
+    if (!(target instanceof Element)) return;
+    var button = target.closest("button.cite-marker, button.source-link, button.related-passage");
+    if (!button) return;
+    var msg = button.closest(".message");
+    var answer = msg && answers.get(msg);
+    if (!answer) return;
+
+    if (button.classList.contains("related-passage")) {
+      var r = (answer.related || [])[Number(button.dataset.index)];
+      if (!r) return;
+      showSpan({
+        doc_id: r.doc_id, title: r.title, publisher: null,
+        start: r.start, end: r.end, quote: r.text,
+        kicker: "Related passage — not an answer", related: true
+      }, button);
+      return;
+    }
+
+    var n = Number(button.dataset.n);
+    var c = citationMap(answer).get(n);
+    if (!c) return;
+    showSpan({
+      doc_id: c.doc_id, title: c.title, publisher: c.publisher,
+      start: c.start, end: c.end, quote: c.quote,
+      kicker: "Source [" + n + "]", related: false
+    }, button);
+  }
+
+  function onQuestionKeydown(ev) {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+      ev.preventDefault();
+      submit();
+    }
+  }
+
+  function onDocumentKeydown(ev) {
+    if ((ev.key === "Escape" || ev.key === "Esc") && panelIsOpen()) {
+      ev.preventDefault();
+      closePanel();
+    }
+  }
+
+  function init() {
+    els.conversation = document.getElementById("conversation");
+    els.form = document.getElementById("ask-form");
+    els.question = document.getElementById("question");
+    els.send = document.getElementById("send");
+    els.busy = document.getElementById("busy");
+    els.panel = document.getElementById("source-panel");
+    els.kicker = document.getElementById("source-kicker");
+    els.title = document.getElementById("source-title");
+    els.publisher = document.getElementById("source-publisher");
+    els.range = document.getElementById("source-range");
+    els.text = document.getElementById("source-text");
+    els.close = document.getElementById("source-close");
+
+    els.form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      submit();
+    });
+    els.question.addEventListener("keydown", onQuestionKeydown);
+    els.conversation.addEventListener("click", onConversationClick);
+    els.close.addEventListener("click", closePanel);
+    document.addEventListener("keydown", onDocumentKeydown);
+    document.body.classList.add("js");
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
