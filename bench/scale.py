@@ -336,7 +336,7 @@ def recommend(dense_rows: list[dict], floor_ms: float | None) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--kinds", nargs="+", default=["flat", "hnsw", "ivfpq", "ivfsq8"])
     ap.add_argument("--no-bm25", action="store_true")
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--serve", action="store_true", help="with --service-chunks: also start `citeqa serve` on it")
     ap.add_argument("--serve-requests", type=int, default=50)
     ap.add_argument("--hnsw-min-units", type=int, default=50_000)
-    ap.add_argument("--ivfpq-min-units", type=int, default=2_000_000)
+    ap.add_argument("--ivfpq-min-units", type=int, default=5_000_000)
     ap.add_argument("--floor-ms", type=float, default=None, help="single-question encode time, for the recommendation")
     ap.add_argument("--tiny", action="store_true", help="2,000 vectors/texts and a small service check: seconds")
     ap.add_argument("--out", type=Path, default=RESULTS / "scale.json")
@@ -384,12 +384,14 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def render(result: dict) -> str:
-    out = ["Dense indexes (384-dim clustered unit vectors, one query at a time, k=50; recall@10 vs exact)"]
-    out.append(table(
+    out = []
+    if result["dense"]:
+        out.append("Dense indexes (384-dim clustered unit vectors, one query at a time, k=50; recall@10 vs exact)")
+        out.append(table(
         ["n", "kind", "setting", "build s", "index MiB", "load s", "query p50 ms", "p50 ms, 1 thread", "recall@10"],
         [[f"{r['n']:,}", r["kind"], r["setting"], r["build_s"], r["index_mib"], r["load_s"], r["query_p50_ms"],
           r["query_p50_ms_1thread"], r["recall_at_10"]] for r in result["dense"]],
-    ))
+        ))
     sweeps = [(r, s) for r in result["dense"] for s in r.get("sweep", [])]
     if sweeps:
         out.append("\nSearch-time knob (efSearch for HNSW, nprobe for IVF)")

@@ -13,6 +13,7 @@ import httpx
 import pysbd
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+\])+[.]?")
 NOT_IN_CORPUS = "NOT IN CORPUS"
 
 SYSTEM_PROMPT = (
@@ -74,9 +75,11 @@ def parse_reply(reply: str) -> list[GeneratedSentence]:
     raw = [s.strip() for s in segmenter.segment(reply.strip()) if s.strip()]
     merged: list[str] = []
     for piece in raw:
-        if merged and _MARKER.sub("", piece).strip(" .") == "":
-            merged[-1] += " " + piece  # "... dose. [2]" split after the period
-        else:
+        lead = _LEADING_MARKERS.match(piece)
+        if merged and lead:  # "... dose. [2] Next sentence": the marker belongs to the sentence before
+            merged[-1] += " " + lead.group(0)
+            piece = piece[lead.end() :].strip()
+        if piece:
             merged.append(piece)
     out = []
     for piece in merged:

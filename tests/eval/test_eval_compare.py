@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from citeqa.settings import Settings
-from eval.compare import overlap_for
+from eval.compare import overlap_for, run_compare
+from eval.report import write_report
 from eval.run import run
+from eval.runner import load_questions
 
 DOCS = {
     "lighthouses": "Lighthouses\n\nA lighthouse is a tower that emits light to guide ships at night. The Pharos of "
@@ -60,22 +62,24 @@ def test_overlap_scales_with_chunk_size():
 def test_compare_runs_every_chunk_size_and_mode(tiny, embedder, tmp_path, monkeypatch):
     settings, questions = tiny
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    report, paths = run(settings, set_file=questions, compare=True, name="cmp", reports_dir=tmp_path / "reports",
-                        progress=False, echo=lambda _: None, embedder=embedder)
-    cmp = report["compare"]
+    cmp = run_compare(settings, embedder, load_questions(questions), chunk_sizes=(400, 1000), modes=("bm25", "hybrid"),
+                      progress=False)
     labels = [c["label"] for c in cmp["configurations"]]
-    assert labels == [f"{s}/{overlap_for(s)} {m}" for s in (400, 600, 800, 1000) for m in ("dense", "bm25", "hybrid")]
+    assert labels == ["400/67 bm25", "400/67 hybrid", "1000/167 bm25", "1000/167 hybrid"]
     assert cmp["best"] in labels
+    assert cmp["best_settings"]["chunk_size"] in (400, 1000)
     chunks = {c["chunk_size"]: c["chunks"] for c in cmp["configurations"]}
     assert chunks[400] > chunks[1000]  # smaller chunks, more of them
     for c in cmp["configurations"]:
         s = c["summary"]
-        assert (s["chunk_size"], s["retrieval_mode"], s["questions"], s["answerable"]) == (
-            c["chunk_size"], c["mode"], 4, 3)
+        assert (s["chunk_size"], s["chunk_overlap"], s["retrieval_mode"], s["questions"], s["answerable"]) == (
+            c["chunk_size"], c["chunk_overlap"], c["mode"], 4, 3)
         assert s["answer"]["citation_verbatim_rate"] == 1.0
         assert s["retrieval"]["document"]["recall@5"] == 1.0  # three documents
         assert s["retrieval"]["passage"]["queries"] == 3
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("citeqa-compare-")] == []  # indexes removed
+    paths = write_report({"name": "cmp", "created": "now", "command": "citeqa eval --compare", "compare": cmp},
+                         tmp_path / "reports")
     md = paths["md"].read_text(encoding="utf-8")
     assert "## Configuration comparison" in md and "| 1000/167 hybrid |" in md
     assert paths["png"].exists()
