@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import gc
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -27,7 +26,16 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from bench.common import RESULTS, machine, mib, peak_rss, percentile, rss, table, write_json_atomic
+from bench.common import (
+    RESULTS,
+    machine,
+    mib,
+    peak_rss,
+    percentile,
+    rss,
+    table,
+    write_json_atomic,
+)
 from bench.synthetic import HashingEmbedder, TextSpace, clustered_vectors, write_corpus
 from index import vector_store
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import shutil
 import statistics
@@ -33,7 +32,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import RESULTS, ROOT, Server, machine, mib, percentile, table, write_json_atomic
+from bench.common import (
+    RESULTS,
+    ROOT,
+    Server,
+    machine,
+    mib,
+    percentile,
+    table,
+    write_json_atomic,
+)
 
 TARGETS = {
     "p50_c1_vs_floor": ("/v1/ask p50 at c=1 / bare single-question encode", "<=", 1.5),

@@ -93,8 +93,9 @@ def write_corpus(docs: Iterable[BenchDoc], corpus_dir: Path) -> dict[str, str]:
 
 
 def corpus_key(docs: list[BenchDoc], settings: Settings, embedder: Embedder) -> str:
+    """Names the kept folder: documents, chunk size and overlap, model (the unit code is checked on reuse)."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([chunk_settings(settings), embedder.identity], sort_keys=True).encode())
+    digest.update(json.dumps([settings.chunk_size, settings.chunk_overlap, embedder.identity]).encode())
     for doc in docs:
         for part in (doc.doc_id, doc.title, doc.text):
             digest.update(part.encode("utf-8"))
@@ -122,13 +123,15 @@ def prepare_index(
         root = Path(work_dir) / corpus_key(docs, base, embedder)
     settings = base.model_copy(update={"corpus_dir": root / "corpus", "index_dir": root / "index"})
     done = root / "built.json"
-    if done.exists() and current_build(settings.index_dir) is not None:
+    build = current_build(settings.index_dir) if done.exists() else None
+    if build is not None and units_current(settings, build):
         info = json.loads(done.read_text(encoding="utf-8"))
-        manifest = read_manifest(current_build(settings.index_dir))
+        manifest = read_manifest(build)
         return BenchIndex(
             settings, info["file_ids"], reused=True, build_seconds=info["build_seconds"],
             chunks=manifest.counts["chunks"], sentences=manifest.counts["sentences"],
         )
+    done.unlink(missing_ok=True)
     file_ids = write_corpus(docs, settings.corpus_dir)
     report = build_index(settings, embedder, progress=progress)
     result = BenchIndex(settings, file_ids, reused=False, build_seconds=round(report.seconds, 1),
@@ -139,3 +142,21 @@ def prepare_index(
                                    "encode_seconds": round(report.encode_seconds, 1)}), encoding="utf-8")
         tmp.replace(done)
     return result
+
+
+def units_current(settings: Settings, build: Path) -> bool:
+    """Whether the kept index holds exactly the units today's code cuts from the corpus folder.
+
+    The manifest records a digest of the unit code; when that differs (the chunker or cleaning rules were
+    edited since), the documents are split again and compared unit by unit before the index is trusted.
+    """
+    from index.builder import split_document
+    from index.documents import load_corpus
+    from index.store import read_manifest, read_units
+
+    manifest = read_manifest(build)
+    if {k: manifest.settings.get(k) for k in chunk_settings(settings)} == chunk_settings(settings):
+        return True
+    chunks, sentences = read_units(build)
+    fresh = [split_document(doc, settings) for doc in load_corpus(settings.corpus_dir)]
+    return chunks == [c for du in fresh for c in du.chunks] and sentences == [s for du in fresh for s in du.sentences]

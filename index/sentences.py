@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pysbd
 
-from index.cleaning import Line, Span, content_segments, is_heading, lines_of
 from index.chunker import heading_at
+from index.cleaning import Line, Span, content_segments, is_heading, lines_of
 from index.documents import Document
 from index.units import Chunk, Sentence
 

@@ -15,7 +15,14 @@ from service import generative
 from service.abstention import CorpusVocabulary, missing_key_terms
 from service.citations import SupportJudge, check_answer, compose
 from service.conflicts import Claim, find_conflicts
-from service.evidence import RELATIVE_FLOOR, Evidence, collect_candidates, display_text, rank_evidence, select_evidence
+from service.evidence import (
+    RELATIVE_FLOOR,
+    Evidence,
+    collect_candidates,
+    display_text,
+    rank_evidence,
+    select_evidence,
+)
 from service.models import Answer, AnswerSentence, Citation, Passage
 from service.search import to_passage
 from service.sources import SourceStore

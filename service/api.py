@@ -8,39 +8,43 @@ Engine, and shape the JSON.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import swagger_ui_bundle
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_fastapi_instrumentator import Instrumentator
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citeqa.settings import AnswerMode, RetrievalMode, Settings
 from index.documents import CorpusError
 from index.store import IndexProblem
 from service.batching import MicroBatchEmbedder
+from service.body_limit import BodySizeLimit
 from service.engine import Engine
 from service.models import Answer
+from service.openai_chat import (
+    MODEL_ID,
+    ChatCompletion,
+    ChatRequest,
+    last_user_message,
+    model_card,
+)
 
 log = logging.getLogger("uvicorn.error")  # uvicorn shows this logger's records
 WEB_DIR = Path(__file__).resolve().parent / "web"
-MODEL_ID = "citeqa"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -96,89 +100,7 @@ class DocumentText(DocumentInfo):
     text: str
 
 
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    role: str
-    content: str | list[dict[str, Any]] | None = None
-
-
-class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    include_usage: bool = False
-
-
-class ChatRequest(BaseModel):
-    """OpenAI's chat-completions request; sampling parameters are accepted and ignored."""
-
-    model_config = ConfigDict(extra="allow")
-
-    messages: list[ChatMessage]
-    model: str | None = None
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    mode: AnswerMode | None = Field(default=None, description="citeqa extension: extractive or generative")
-    max_sentences: int | None = Field(default=None, ge=1, le=10, description="citeqa extension")
-
-
 # ---------------------------------------------------------------- body size limit
-
-
-class BodySizeLimit:
-    """413 for request bodies over `max_bytes`: by Content-Length up front, and by counting what actually arrives
-    (chunked uploads or a lying header). The body is read here, so the app sees it replayed from memory."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            try:
-                too_big = int(declared) > self.max_bytes
-            except ValueError:
-                await self._reject(scope, receive, send, 400, "the Content-Length header is not a number")
-                return
-            if too_big:
-                await self._reject(scope, receive, send, 413, self._message())
-                return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.max_bytes:
-                await self._reject(scope, receive, send, 413, self._message())
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    def _message(self) -> str:
-        return f"the request body is larger than {self.max_bytes} bytes (CITEQA_MAX_BODY_BYTES); send a shorter request"
-
-    @staticmethod
-    async def _reject(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
-        response = JSONResponse(error_body(status, detail), status_code=status, headers={"Connection": "close"})
-        await response(scope, receive, send)
 
 
 # ---------------------------------------------------------------- metrics
@@ -252,38 +174,6 @@ def document_info(record) -> DocumentInfo:
     )
 
 
-def message_text(message: ChatMessage) -> str:
-    if isinstance(message.content, str):
-        return message.content
-    if isinstance(message.content, list):
-        return "\n".join(str(p.get("text", "")) for p in message.content if p.get("type") == "text")
-    return ""
-
-
-def chat_content(answer: Answer) -> str:
-    """What a chat client shows: the answer with its [n] markers, or why there is none."""
-    if not answer.abstained:
-        return answer.answer
-    reason = (answer.reason or "").strip() or "The documents in the corpus do not answer this question."
-    content = f"Not in the corpus: {reason}"
-    if answer.answer.strip() and answer.answer.strip() not in content:
-        content += f"\n\n{answer.answer.strip()}"
-    return content
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
-
-
-def deltas(content: str) -> list[str]:
-    """Word-sized pieces whose concatenation is exactly `content`."""
-    return [piece for piece in re.split(r"(?<=\s)(?=\S)", content) if piece]
-
-
-def sse(data: object) -> str:
-    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
 # ---------------------------------------------------------------- the app
 
 
@@ -322,6 +212,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Citation-checked question answering: every answer sentence cites a verbatim span of the corpus.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets: the default loads Swagger UI from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = app.state.batcher = None
@@ -350,7 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(error_body(500, detail), status_code=500)
 
     # Outermost, so an oversized body is refused before anything reads it.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, error_body=error_body)
 
     registry = CollectorRegistry()  # one per app, so several apps can live in one process
     registry.register(BatcherMetrics(app))
@@ -441,7 +333,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def chat_completions(body: ChatRequest, engine: Engine = Depends(get_engine)):
         """OpenAI chat completions: the last user message is the question. Besides `choices`, the response carries
         `citations` and `citeqa` (the full Answer). With `stream: true`, server-sent `chat.completion.chunk`s."""
-        text, loc = last_user_message(body)
+        found = last_user_message(body)
+        if found is None:
+            raise question_error("messages must contain a message with role 'user' (the question)", ("body", "messages"), None)
+        text, loc = found
         question = check_question(text, settings, loc)
         answer: Answer = await run_in_threadpool(engine.answer, question, body.mode, body.max_sentences)
         completion = ChatCompletion(body, answer)
@@ -454,64 +349,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # ------------------------------------------------------------ web chat
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="citeqa API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
     @app.get("/", include_in_schema=False)
     async def index_page() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     return app
-
-
-def model_card() -> dict[str, Any]:
-    return {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "citeqa"}
-
-
-def last_user_message(body: ChatRequest) -> tuple[str, tuple[str, ...]]:
-    """The question (the last user message) and where it is in the request, for error messages."""
-    for i in range(len(body.messages) - 1, -1, -1):
-        if body.messages[i].role == "user":
-            return message_text(body.messages[i]), ("body", "messages", str(i), "content")
-    raise question_error("messages must contain a message with role 'user' (the question)", ("body", "messages"), None)
-
-
-class ChatCompletion:
-    """An Answer in OpenAI's chat-completion shapes, whole or as server-sent chunks."""
-
-    def __init__(self, request: ChatRequest, answer: Answer) -> None:
-        self.answer = answer
-        self.content = chat_content(answer)
-        self.id = f"chatcmpl-{uuid.uuid4().hex}"
-        self.created = int(time.time())
-        prompt = sum(word_count(message_text(m)) for m in request.messages)  # words, as a token estimate
-        completion = word_count(self.content)
-        self.usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-        self.include_usage = bool(request.stream_options and request.stream_options.include_usage)
-
-    def _head(self, kind: str) -> dict[str, Any]:
-        return {"id": self.id, "object": kind, "created": self.created, "model": MODEL_ID}
-
-    def body(self) -> dict[str, Any]:
-        message = {"role": "assistant", "content": self.content}
-        return {
-            **self._head("chat.completion"),
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
-            "usage": self.usage,
-            "citations": jsonable_encoder(self.answer.citations),
-            "citeqa": jsonable_encoder(self.answer),
-        }
-
-    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
-        return sse({**self._head("chat.completion.chunk"), "choices": [choice], **extra})
-
-    async def stream(self) -> AsyncIterator[str]:
-        """Role first, then the content a word at a time, then `stop` with the citations, then [DONE]."""
-        yield self._chunk({"role": "assistant", "content": ""})
-        for piece in deltas(self.content):
-            yield self._chunk({"content": piece})
-        yield self._chunk(
-            {}, "stop", citations=jsonable_encoder(self.answer.citations), citeqa=jsonable_encoder(self.answer)
-        )
-        if self.include_usage:
-            yield sse({**self._head("chat.completion.chunk"), "choices": [], "usage": self.usage})
-        yield "data: [DONE]\n\n"

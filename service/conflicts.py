@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import Stemmer
 
-from service.models import Conflict, ConflictValue
 from service.abstention import STOPWORDS, tokens
+from service.models import Conflict, ConflictValue
 
 _YEAR = re.compile(r"(?<![\d.])(1[89]\d\d|20\d\d)(?![\d.])")
 _AMOUNT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s?(mg|mcg|g|ml|hours?|days?|weeks?|months?|years?|%)\b", re.I)

@@ -8,7 +8,6 @@ span of a file whose sha256 matches the index manifest.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 
@@ -71,8 +70,8 @@ def citation_audit(settings: Settings):
 @pytest.fixture(scope="session")
 def engine(settings: Settings, embedder: Embedder, citation_audit: CitationAudit):
     """The real engine; every answer it gives is recorded for the citation audit."""
-    from service.engine import Engine
     from index.retriever import Retriever
+    from service.engine import Engine
 
     engine = Engine(settings, Retriever.open(settings, embedder))
     original = engine.answer

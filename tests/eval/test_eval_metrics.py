@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from eval.bench_corpus import BenchDoc, safe_stem, toml_string, write_corpus
 from eval.beir import load_beir, read_qrels
+from eval.bench_corpus import BenchDoc, safe_stem, toml_string, write_corpus
 from eval.metrics import (
     Span,
     abstention_scores,

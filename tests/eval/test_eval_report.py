@@ -9,7 +9,15 @@ import pytest
 
 from citeqa.settings import PROJECT_ROOT
 from eval import gate
-from eval.report import atomic_write_bytes, atomic_write_text, curves, markdown, md_table, text_table, write_report
+from eval.report import (
+    atomic_write_bytes,
+    atomic_write_text,
+    curves,
+    markdown,
+    md_table,
+    text_table,
+    write_report,
+)
 
 
 def summary(**answer) -> dict:

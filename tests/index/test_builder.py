@@ -10,7 +10,12 @@ import pytest
 from citeqa.settings import PROJECT_ROOT, Settings
 from index.builder import build_index
 from index.retriever import Retriever
-from index.store import IndexMismatchError, IndexMissingError, current_build, read_manifest
+from index.store import (
+    IndexMismatchError,
+    IndexMissingError,
+    current_build,
+    read_manifest,
+)
 
 SMALL = ["what-is-baclofen.txt", "baclofen-encyclopedia.txt"]
 

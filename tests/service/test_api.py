@@ -74,6 +74,10 @@ def test_openapi_lists_every_path(client):
         assert path in paths, f"{path} missing from /openapi.json"
     docs = client.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
+    # the docs page works offline: its Swagger UI assets are served locally, nothing from a CDN
+    assert "cdn" not in docs.text.lower() and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    bundle = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text[:200_000]
     # The strict CSP is for the chat page only: it would block the docs page's scripts.
     assert "content-security-policy" not in docs.headers
 
