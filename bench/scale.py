@@ -311,17 +311,21 @@ def serve_check(env: dict[str, str], questions: list[str], requests: int, tmp: P
     with Server(env, tmp / "serve.log") as server:
         ready = server.start(timeout=900)
         log(f"[service] citeqa serve ready in {ready:.1f}s")
-        times, statuses = [], {}
+        times, statuses, stages = [], {}, {}
         with httpx.Client(base_url=server.base_url, timeout=60) as client:
             for i in range(requests):
                 t0 = time.perf_counter()
                 r = client.post("/v1/ask", json={"question": questions[i % len(questions)]})
                 times.append(time.perf_counter() - t0)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                if r.status_code == 200:
+                    for name, ms in r.json().get("timings_ms", {}).items():
+                        stages.setdefault(name, []).append(ms)
         out = {
             "cold_start_s": round(ready, 2), "requests": requests, "statuses": {str(k): v for k, v in statuses.items()},
             "ask_p50_ms": round(percentile(times, 50) * 1000, 1), "ask_p95_ms": round(percentile(times, 95) * 1000, 1),
             "server_peak_rss_mib": mib(server.peak_rss()),
+            "stages_p50_ms": {name: round(percentile(v, 50), 2) for name, v in stages.items()},
         }
     log(f"[service] served: {out}")
     return out
@@ -433,6 +437,7 @@ def render(result: dict) -> str:
                 ["/v1/ask p50 / p95 ms", f"{served['ask_p50_ms']} / {served['ask_p95_ms']}"],
                 ["statuses", served["statuses"]],
                 ["server peak RSS MiB", served["server_peak_rss_mib"]],
+                ["/v1/ask stage p50 ms", ", ".join(f"{k} {v}" for k, v in served.get("stages_p50_ms", {}).items())],
             ]
         out.append(table(["what", "value"], rows))
     rec = result.get("recommendation")

@@ -44,6 +44,8 @@ FURNITURE_RULES: dict[str, re.Pattern[str]] = {
 
 _BULLET = re.compile(r"^\s*(?:[•\-*·▪◦]|\d{1,2}[.)])\s+")
 _SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\.?\s+\S")  # flush left; indented "1." is a step
+_TRAILING_REFERENCES = re.compile(r"(?:\[(?:\d+|[a-z ]+)\])+$", re.I)
+_INNER_SENTENCE_END = re.compile(r"[a-z0-9)\]][.!?](?:\[\d+\])*\s+[A-Z]")
 _YEAR_TITLE = re.compile(r"^\s*(1[89]|20)\d\d:\s+\S")
 
 
@@ -98,8 +100,11 @@ def is_heading(line: str) -> bool:
     if not stripped or len(stripped) > 120 or _BULLET.match(line) and not _SECTION_NUMBER.match(line):
         return False
     words = stripped.split()
-    if len(words) > 14 or stripped[-1] in ".,;:!" or not (stripped[0].isupper() or stripped[0].isdigit()):
+    bare = _TRAILING_REFERENCES.sub("", stripped)  # "...in 1977.[8]" ends with a full stop
+    if len(words) > 14 or not bare or bare[-1] in ".,;:!" or not (stripped[0].isupper() or stripped[0].isdigit()):
         return False
+    if _INNER_SENTENCE_END.search(bare):
+        return False  # two sentences on one line are a paragraph, however short
     return furniture_kind(line) is None
 
 

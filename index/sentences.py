@@ -83,8 +83,22 @@ def _attach_reference_markers(text: str, pieces: list[_Piece]) -> list[_Piece]:
 
 
 def _is_short_item(line: Line) -> bool:
+    """A bullet that names a thing ("• dizziness") rather than saying something in sentences."""
     marker = _LIST_MARKER.match(line.text)
-    return bool(marker) and len(line.text[marker.end() :].split()) <= SHORT_ITEM_WORDS
+    if not marker:
+        return False
+    item = line.text[marker.end() :].strip()
+    return len(item.split()) <= SHORT_ITEM_WORDS and not re.search(r"[.!?](\s|$)", item)
+
+
+def _is_numbered(line: Line) -> bool:
+    marker = _LIST_MARKER.match(line.text)
+    return bool(marker) and marker.group(0).strip()[0].isdigit()
+
+
+def _same_list(a: Line, b: Line) -> bool:
+    """Bullets and numbered steps are different lists."""
+    return _is_numbered(a) == _is_numbered(b)
 
 
 def split_segment(text: str, seg_start: int, seg_end: int, segmenter: pysbd.Segmenter) -> list[_Piece]:
@@ -98,7 +112,7 @@ def split_segment(text: str, seg_start: int, seg_end: int, segmenter: pysbd.Segm
             continue
         if _is_short_item(line):
             j = i
-            while j + 1 < len(lines) and _is_short_item(lines[j + 1]):
+            while j + 1 < len(lines) and _is_short_item(lines[j + 1]) and _same_list(line, lines[j + 1]):
                 j += 1
             first = _LIST_MARKER.match(line.text)
             start = line.start + first.end()
