@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -65,6 +64,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Retrieve the passages that best match QUERY."""
+    from service.models import SearchResponse, SearchResult
     from service.search import search_passages
 
     if mode not in ("hybrid", "dense", "bm25"):
@@ -74,7 +74,8 @@ def search(
     retriever = open_retriever(Settings())
     passages = search_passages(retriever, query, k=k, mode=mode)
     if as_json:
-        typer.echo(json.dumps({"query": query, "results": [p.model_dump(exclude={"title"}) for p in passages]}, ensure_ascii=False, indent=2))
+        results = [SearchResult(**p.model_dump(exclude={"title"})) for p in passages]
+        typer.echo(SearchResponse(query=query, results=results).model_dump_json(indent=2))
         return
     for rank, p in enumerate(passages, start=1):
         typer.secho(f"{rank}. {p.title}  [{p.doc_id} {p.start}:{p.end}]  score {p.score:.4f}", bold=True)

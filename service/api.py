@@ -34,7 +34,7 @@ from index.store import IndexProblem
 from service.batching import MicroBatchEmbedder
 from service.body_limit import BodySizeLimit
 from service.engine import Engine
-from service.models import Answer
+from service.models import Answer, SearchResponse, SearchResult
 from service.openai_chat import (
     MODEL_ID,
     ChatCompletion,
@@ -69,21 +69,6 @@ class SearchRequest(BaseModel):
     query: str
     k: int = Field(default=5, ge=1, le=50, description="number of passages")
     mode: RetrievalMode = "hybrid"
-
-
-class SearchResult(BaseModel):
-    doc_id: str
-    chunk_id: str
-    start: int
-    end: int
-    text: str
-    heading: str | None = None
-    score: float
-
-
-class SearchResponse(BaseModel):
-    query: str
-    results: list[SearchResult]
 
 
 class DocumentInfo(BaseModel):

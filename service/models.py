@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
-class Passage(BaseModel):
-    """A retrieved chunk: a span of one corpus file."""
+class SearchResult(BaseModel):
+    """A retrieved chunk: a span of one corpus file, as `citeqa search --json` and /v1/search give it."""
 
     doc_id: str
     chunk_id: str
@@ -17,6 +17,16 @@ class Passage(BaseModel):
     text: str
     heading: str | None = None
     score: float
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SearchResult]
+
+
+class Passage(SearchResult):
+    """A retrieved chunk with its document's title, as answers show related passages."""
+
     title: str | None = None
 
 
