@@ -119,6 +119,8 @@ def select_evidence(
             break
         if any(candidate.sentence.sentence_id == c.sentence.sentence_id for c in chosen):
             continue
+        if candidate.sentence.kind == "sentence" and candidate.sentence.text.rstrip().endswith(":"):
+            continue  # a lead-in ("...follows a pattern:") says nothing without what follows
         twin = _near_duplicate(candidate, chosen, retriever, duplicate_similarity)
         if twin is not None:
             if twin.sentence.doc_id != candidate.sentence.doc_id:
