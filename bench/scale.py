@@ -238,10 +238,10 @@ def service_benchmark(
     log(f"[service] wrote {n_docs} synthetic documents ({n_chunks * CHARS_PER_CHUNK / 1e6:.1f} M chars) in {time.perf_counter() - t0:.1f}s")
     env = {
         "CITEQA_CORPUS_DIR": str(corpus), "CITEQA_INDEX_DIR": str(index_dir), "CITEQA_DENSE_INDEX": "auto",
-        "CITEQA_HNSW_MIN_UNITS": str(hnsw_min), "CITEQA_IVFPQ_MIN_UNITS": str(ivfpq_min),
+        "CITEQA_HNSW_MIN_UNITS": str(hnsw_min), "CITEQA_IVF_MIN_UNITS": str(ivfpq_min),
     }
     settings = Settings(
-        corpus_dir=corpus, index_dir=index_dir, dense_index="auto", hnsw_min_units=hnsw_min, ivfpq_min_units=ivfpq_min
+        corpus_dir=corpus, index_dir=index_dir, dense_index="auto", hnsw_min_units=hnsw_min, ivf_min_units=ivfpq_min
     )
     # The stand-in embedder borrows the real model's identity so that the service accepts the index.
     embedder = HashingEmbedder(dimension=384, identity=model_identity(settings.model))
@@ -361,7 +361,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--tiny", action="store_true", help="2,000 vectors/texts and a small service check: seconds")
     ap.add_argument("--out", type=Path, default=RESULTS / "scale.json")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--merge", type=Path, nargs="+", default=None,
+                    help="only combine earlier result files (e.g. a 100k, a 1M and a service run) into --out")
     args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out, args.floor_ms)
     if args.tiny:
         args.sizes, args.queries = [2_000], 50
         args.service_chunks = args.service_chunks or 300
@@ -390,8 +394,30 @@ def main(argv: list[str] | None = None) -> dict:
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["peak_rss_mib"] = mib(peak_rss())
     write_json_atomic(args.out, result)
+    args.out.with_suffix(".txt").write_text(render(result) + "\n", encoding="utf-8")
     print(render(result))
     print(f"\nwrote {args.out}")
+    return result
+
+
+def merge(paths: list[Path], out: Path, floor_ms: float | None) -> dict:
+    import json
+
+    parts = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    result: dict = {"merged_from": [p.name for p in paths], "runs": [{k: part.get(k) for k in ("machine", "seconds", "peak_rss_mib")} for part in parts],
+                    "dense": [], "bm25": []}
+    for part in parts:
+        result["dense"].extend(part.get("dense", []))
+        result["bm25"].extend(part.get("bm25", []))
+        if part.get("service"):
+            result["service"] = part["service"]
+    result["dense"].sort(key=lambda r: r["n"])
+    result["bm25"].sort(key=lambda r: r["n"])
+    result["recommendation"] = recommend(result["dense"], floor_ms)
+    write_json_atomic(out, result)
+    out.with_suffix(".txt").write_text(render(result) + "\n", encoding="utf-8")
+    print(render(result))
+    print(f"\nwrote {out}")
     return result
 
 
@@ -437,8 +463,9 @@ def render(result: dict) -> str:
                 ["/v1/ask p50 / p95 ms", f"{served['ask_p50_ms']} / {served['ask_p95_ms']}"],
                 ["statuses", served["statuses"]],
                 ["server peak RSS MiB", served["server_peak_rss_mib"]],
-                ["/v1/ask stage p50 ms", ", ".join(f"{k} {v}" for k, v in served.get("stages_p50_ms", {}).items())],
             ]
+            if served.get("stages_p50_ms"):
+                rows.append(["/v1/ask stage p50 ms", ", ".join(f"{k} {v}" for k, v in served["stages_p50_ms"].items())])
         out.append(table(["what", "value"], rows))
     rec = result.get("recommendation")
     if rec:

@@ -65,7 +65,7 @@ class ClusteredSpace:
 
 def clustered_vectors(n: int, dim: int = 384, n_queries: int = 0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(database, queries): queries are fresh points of the same distribution, not copies of database rows."""
-    topics = max(8, min(256, int(round(math.sqrt(n) / 8))))
+    topics = max(8, min(256, round(math.sqrt(n) / 8)))
     space = ClusteredSpace(dim=dim, topics=topics, seed=seed)
     return space.sample(n, seed + 1), space.sample(n_queries, seed + 2)
 

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
-DenseIndexKind = Literal["auto", "flat", "hnsw", "ivfpq"]
+DenseIndexKind = Literal["auto", "flat", "hnsw", "ivfsq", "ivfpq"]
 AnswerMode = Literal["extractive", "generative"]
 
 
@@ -30,15 +30,17 @@ class Settings(BaseSettings):
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     model: str = Field(default_factory=bundled_model_path, description="sentence-transformers model name or path")
     embed_batch_size: int = 64
+    faiss_threads: int = 1  # one query at a time is faster single-threaded on small machines (bench/scale)
 
     # --- chunking (defaults chosen with `citeqa eval --compare`; see README)
     chunk_size: int = 600
     chunk_overlap: int = 100
 
-    # --- dense index: `auto` picks exact search below `hnsw_min_units`, HNSW up to `ivfpq_min_units`, IVF-PQ above
+    # --- dense index: `auto` picks exact search below `hnsw_min_units`, HNSW up to `ivf_min_units`, then IVF with
+    # 8-bit scalar quantization (a quarter of the memory); IVF-PQ is selectable but lost too much recall in bench/scale
     dense_index: DenseIndexKind = "auto"
-    hnsw_min_units: int = 200_000
-    ivfpq_min_units: int = 5_000_000
+    hnsw_min_units: int = 20_000
+    ivf_min_units: int = 2_000_000
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
     ivf_nlist: int = 0  # 0 = 4*sqrt(n)

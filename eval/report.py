@@ -61,6 +61,10 @@ def fmt(value) -> str:
     return str(value)
 
 
+def fmt_ms(p50, p95) -> str:
+    return " / ".join("–" if v is None else f"{v:.0f}" for v in (p50, p95))
+
+
 def text_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
     cells = [[str(h) for h in headers]] + [[fmt(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
@@ -98,7 +102,7 @@ def question_set_tables(qs: dict) -> list[tuple[str, list[str], list[list], list
         ["abstention precision", ab["precision"]],
         ["abstention recall", ab["recall"]],
         ["abstention F1", ab["f1"]],
-        ["answer latency p50 / p95 (ms)", f"{fmt(lat['answer']['p50'])} / {fmt(lat['answer']['p95'])}"],
+        ["answer latency p50 / p95 (ms)", fmt_ms(lat["answer"]["p50"], lat["answer"]["p95"])],
     ]
     category_rows = [
         [c, v["questions"], v["abstained"], v["key_fact_rate"], v["expected_doc_citation_rate"], v["document_recall@5"]]
@@ -160,7 +164,7 @@ def scifact_table(sf: dict) -> tuple[str, list[str], list[list], list[str]]:
         ["NEI claims (no evidence)", s["nei_claims"]],
         ["NEI abstention rate", s["nei_abstention_rate"]],
         ["abstention rate on claims with evidence", s["evidence_abstention_rate"]],
-        ["answer latency p50 / p95 (ms)", f"{fmt(s['latency_ms']['p50'])} / {fmt(s['latency_ms']['p95'])}"],
+        ["answer latency p50 / p95 (ms)", fmt_ms(s["latency_ms"]["p50"], s["latency_ms"]["p95"])],
     ]
     notes = [f"{sf['path']} ({sf['split']} split): each claim is given to Engine.answer over the {sf['documents']}-"
              f"abstract corpus; a citation is mapped to the abstract sentence(s) its span overlaps."]
@@ -236,11 +240,18 @@ def chart_png(panels: dict[str, dict[str, dict[str, float]]]) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    styles = {"dense": "--", "bm25": ":", "hybrid": "-"}
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
     for ax, (title, lines) in zip(axes[0], panels.items()):
+        # one colour per chunk size (the label's first word), one line style per retrieval mode
+        groups = list(dict.fromkeys(label.split()[0] for label in lines))
+        palette = plt.get_cmap("tab10")
         for label, curve in lines.items():
             ks = sorted(int(k) for k in curve)
-            ax.plot(ks, [curve[str(k)] for k in ks], marker="o", label=label)
+            words = label.split()
+            color = palette(groups.index(words[0]) % 10) if len(words) > 1 else None
+            ax.plot(ks, [curve[str(k)] for k in ks], marker="o", markersize=4, label=label, color=color,
+                    linestyle=styles.get(words[-1], "-"))
         ax.set_xscale("log")
         ks = sorted({int(k) for c in lines.values() for k in c})
         ax.set_xticks(ks, [str(k) for k in ks])

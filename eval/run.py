@@ -60,7 +60,8 @@ def run(
         "command": "citeqa " + shlex.join(sys.argv[1:]) if Path(sys.argv[0]).name == "citeqa" else f"eval.run.run(name={name!r})",
         "settings": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap,
                      "retrieval_mode": settings.retrieval_mode, "answer_mode": settings.answer_mode,
-                     "model": embedder.identity},
+                     "model": "/".join(Path(settings.model).parts[-2:]) if Path(settings.model).exists()
+                     else settings.model},
     }
     if run_set:
         questions = load_questions(set_file)[:limit] if limit else load_questions(set_file)

@@ -54,7 +54,7 @@ def dense_params(settings: Settings) -> vector_store.DenseIndexParams:
     return vector_store.DenseIndexParams(
         kind=settings.dense_index,
         hnsw_min_units=settings.hnsw_min_units,
-        ivfpq_min_units=settings.ivfpq_min_units,
+        ivf_min_units=settings.ivf_min_units,
         hnsw_m=settings.hnsw_m,
         hnsw_ef_search=settings.hnsw_ef_search,
         ivf_nlist=settings.ivf_nlist,

@@ -116,15 +116,16 @@ class Retriever:
         self.manifest = manifest
         chunks, sentences = read_units(build_dir)
         params = dense_params(settings)
+        faiss.omp_set_num_threads(settings.faiss_threads)  # process-wide; one query is faster on one thread
         self.chunks = UnitIndex(
             chunks,
-            read_vectors(build_dir, "chunk"),
+            np.asarray(read_vectors(build_dir, "chunk")),  # a plain view: slicing a memmap per question is slow
             vector_store.load(build_dir / "chunks.faiss", params),
             BM25Store.load(build_dir / "bm25_chunks"),
         )
         self.sentences = UnitIndex(
             sentences,
-            read_vectors(build_dir, "sentence"),
+            np.asarray(read_vectors(build_dir, "sentence")),
             vector_store.load(build_dir / "sentences.faiss", params),
             BM25Store.load(build_dir / "bm25_sentences"),
         )

@@ -12,9 +12,9 @@ import numpy as np
 
 @dataclass(frozen=True)
 class DenseIndexParams:
-    kind: str = "auto"  # auto | flat | hnsw | ivfpq
-    hnsw_min_units: int = 200_000
-    ivfpq_min_units: int = 5_000_000
+    kind: str = "auto"  # auto | flat | hnsw | ivfsq | ivfpq
+    hnsw_min_units: int = 20_000
+    ivf_min_units: int = 2_000_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 128
@@ -24,11 +24,11 @@ class DenseIndexParams:
 
 
 def choose_kind(params: DenseIndexParams, n: int) -> str:
-    """Exact search until it gets slow, then HNSW; IVF-PQ once vectors no longer fit memory comfortably."""
+    """Exact search until it gets slow, then HNSW; IVF-SQ8 once HNSW's memory (~1.7 GB a million) is too much."""
     if params.kind != "auto":
         return params.kind
-    if n >= params.ivfpq_min_units:
-        return "ivfpq"
+    if n >= params.ivf_min_units:
+        return "ivfsq"
     if n >= params.hnsw_min_units:
         return "hnsw"
     return "flat"
@@ -43,16 +43,21 @@ def build_dense_index(vectors: np.ndarray, params: DenseIndexParams) -> faiss.In
         index = faiss.IndexHNSWFlat(dim, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = params.hnsw_ef_construction
         index.hnsw.efSearch = params.hnsw_ef_search
-    elif kind == "ivfpq":
+    elif kind in ("ivfsq", "ivfpq"):
         nlist = params.ivf_nlist or max(1, min(int(4 * math.sqrt(n)), n // 39))
-        pq_m = params.pq_m if dim % params.pq_m == 0 else _largest_divisor_at_most(dim, params.pq_m)
         quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFPQ(quantizer, dim, nlist, pq_m, 8, faiss.METRIC_INNER_PRODUCT)
+        if kind == "ivfsq":
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
+        else:
+            pq_m = params.pq_m if dim % params.pq_m == 0 else _largest_divisor_at_most(dim, params.pq_m)
+            index = faiss.IndexIVFPQ(quantizer, dim, nlist, pq_m, 8, faiss.METRIC_INNER_PRODUCT)
         train = vectors if n <= 256 * nlist else vectors[np.random.default_rng(0).choice(n, 256 * nlist, replace=False)]
         index.train(train)
         index.nprobe = min(params.ivf_nprobe, nlist)
     else:
-        raise ValueError(f"unknown dense index kind {kind!r}; use auto, flat, hnsw or ivfpq")
+        raise ValueError(f"unknown dense index kind {kind!r}; use auto, flat, hnsw, ivfsq or ivfpq")
     if n:
         index.add(vectors)
     return index
@@ -68,6 +73,8 @@ def index_kind(index: faiss.Index) -> str:
         return "hnsw"
     if isinstance(inner, faiss.IndexIVFPQ):
         return "ivfpq"
+    if isinstance(inner, faiss.IndexIVFScalarQuantizer):
+        return "ivfsq"
     return "flat"
 
 
@@ -75,7 +82,7 @@ def tune_for_search(index: faiss.Index, params: DenseIndexParams) -> None:
     inner = faiss.downcast_index(index)
     if isinstance(inner, faiss.IndexHNSWFlat):
         inner.hnsw.efSearch = params.hnsw_ef_search
-    elif isinstance(inner, faiss.IndexIVFPQ):
+    elif isinstance(inner, faiss.IndexIVF):
         inner.nprobe = min(params.ivf_nprobe, inner.nlist)
 
 

@@ -14,7 +14,7 @@ from index.units import Chunk
 from service import generative
 from service.abstention import CorpusVocabulary, missing_key_terms
 from service.citations import SupportJudge, check_answer, compose
-from service.conflicts import Claim, find_conflicts
+from service.conflicts import Claim, find_conflicts, has_figures
 from service.evidence import (
     RELATIVE_FLOOR,
     Evidence,
@@ -115,6 +115,8 @@ def conflict_counterparts(
     claims = {c.sentence.sentence_id: claim_of(c, (i,), retriever) for i, c in enumerate(chosen)}
     extra: list[Evidence] = []
     for c in chosen:
+        if not has_figures(c.sentence.text):
+            continue  # only dates and amounts can disagree
         mine = claims[c.sentence.sentence_id]
         if any(find_conflicts([mine, other]) for key, other in claims.items() if key != c.sentence.sentence_id):
             continue  # the answer already shows this disagreement
@@ -122,7 +124,7 @@ def conflict_counterparts(
             if candidate.score < floor or candidate.cosine < min_similarity:
                 break
             s = candidate.sentence
-            if s.sentence_id in taken or s.doc_id == c.sentence.doc_id:
+            if s.sentence_id in taken or s.doc_id == c.sentence.doc_id or not has_figures(s.text):
                 continue
             if find_conflicts([mine, claim_of(candidate, (-1,), retriever)]):
                 extra.append(candidate)

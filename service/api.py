@@ -9,7 +9,7 @@ Engine, and shape the JSON.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from index.documents import CorpusError
 from index.store import IndexProblem
 from service.batching import MicroBatchEmbedder
 from service.body_limit import BodySizeLimit
+from service.security_headers import SecurityHeaders
 from service.engine import Engine
 from service.models import Answer, SearchResponse, SearchResult
 from service.openai_chat import (
@@ -45,16 +46,6 @@ from service.openai_chat import (
 
 log = logging.getLogger("uvicorn.error")  # uvicorn shows this logger's records
 WEB_DIR = Path(__file__).resolve().parent / "web"
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
-
 
 # ---------------------------------------------------------------- request and response shapes
 
@@ -204,15 +195,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = app.state.batcher = None
     app.state.problem = "the service is starting; try again shortly"
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Any]]):
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        path = request.url.path
-        if path == "/" or path.startswith("/static/"):
-            response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        return response
-
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(error_body(exc.status_code, exc.detail), status_code=exc.status_code, headers=exc.headers)
@@ -226,8 +208,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         detail = f"internal error ({type(exc).__name__}); the server log has the details"
         return JSONResponse(error_body(500, detail), status_code=500)
 
-    # Outermost, so an oversized body is refused before anything reads it.
+    # Before the routes and exception handlers, so an oversized body is refused before anything reads it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, error_body=error_body)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: even a 413 carries the headers
 
     registry = CollectorRegistry()  # one per app, so several apps can live in one process
     registry.register(BatcherMetrics(app))

@@ -17,6 +17,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 
@@ -81,7 +82,7 @@ class MicroBatchEmbedder:
             self._queue.put(_STOP)
         self._thread.join(timeout)
 
-    def __enter__(self) -> MicroBatchEmbedder:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -135,7 +136,7 @@ class MicroBatchEmbedder:
             return
         try:
             vectors = self.embedder.encode([text for text, _ in live])
-        except BaseException as exc:  # every waiting caller gets the error, the thread lives on
+        except BaseException as exc:  # noqa: BLE001 - every waiting caller gets the error, the thread lives on
             for _, fut in live:
                 fut.set_exception(exc)
             return

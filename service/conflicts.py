@@ -60,23 +60,24 @@ def find_conflicts(claims: list[Claim]) -> list[Conflict]:
         for b in claims[i + 1 :]:
             if a.doc_id == b.doc_id or (a.citations, b.citations) in seen:
                 continue
+            (ya, ma), (yb, mb) = _figures(a.text), _figures(b.text)
+            differing = [(kind, fa, fb) for kind, fa, fb in (("date", ya, yb), ("amount", ma, mb)) if fa and fb and fa != fb]
+            if not differing:
+                continue  # checked first: cheap, and most pairs stop here
             shared = _shared_words(a.text, b.text, stemmer)
             if not _same_topic(a, b, shared):
                 continue
-            (ya, ma), (yb, mb) = _figures(a.text), _figures(b.text)
-            for kind, fa, fb in (("date", ya, yb), ("amount", ma, mb)):
-                if fa and fb and fa != fb:
-                    seen.add((a.citations, b.citations))
-                    conflicts.append(
-                        Conflict(
-                            topic=f"{kind} ({', '.join(shared[:3])})",
-                            values=[
-                                ConflictValue(value=", ".join(sorted(fa)), citations=list(a.citations)),
-                                ConflictValue(value=", ".join(sorted(fb)), citations=list(b.citations)),
-                            ],
-                        )
-                    )
-                    break
+            kind, fa, fb = differing[0]
+            seen.add((a.citations, b.citations))
+            conflicts.append(
+                Conflict(
+                    topic=f"{kind} ({', '.join(shared[:3])})",
+                    values=[
+                        ConflictValue(value=", ".join(sorted(fa)), citations=list(a.citations)),
+                        ConflictValue(value=", ".join(sorted(fb)), citations=list(b.citations)),
+                    ],
+                )
+            )
     return conflicts
 
 

@@ -32,15 +32,17 @@ class Engine:
         self.vocabulary = CorpusVocabulary.from_texts(
             self.sources.content_texts(), [s.text for s in retriever.sentences.units]
         )
-        self.judge = SupportJudge(
-            retriever.embedder.encode, settings.support_min_similarity, settings.support_min_overlap
-        )
+        self.judge = SupportJudge(self._embed_many, settings.support_min_similarity, settings.support_min_overlap)
 
     @classmethod
     def load(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Engine:
         settings = settings or Settings()
         embedder = embedder or Embedder(settings.model, settings.embed_batch_size)
         return cls(settings, Retriever.open(settings, embedder))
+
+    def _embed_many(self, texts: list[str]) -> np.ndarray:
+        """Through `embed`, so the support check shares the micro-batches of the questions."""
+        return np.stack([self.embed(t) for t in texts])
 
     @property
     def stale(self) -> list[str]:

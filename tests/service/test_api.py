@@ -12,7 +12,7 @@ import pytest
 
 from citeqa.settings import Settings
 from index.store import current_build, read_manifest
-from service.api import CONTENT_SECURITY_POLICY
+from service.security_headers import CONTENT_SECURITY_POLICY
 
 ANSWERABLE = "What is the half-life of baclofen?"
 UNANSWERABLE = "Does baclofen interact with grapefruit juice?"
