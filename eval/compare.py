@@ -23,7 +23,7 @@ RANKING_TEXT = "key-fact rate, then citation precision, then expected-document c
 
 
 def overlap_for(chunk_size: int) -> int:
-    return int(round(chunk_size * OVERLAP_RATIO))
+    return round(chunk_size * OVERLAP_RATIO)
 
 
 def rank_key(summary: dict) -> tuple:

@@ -1,6 +1,7 @@
 """Regression gate: minimum accepted figures on the shipped question set (eval/thresholds.toml).
 
-    python -m eval.gate propose eval/reports/<name>.json   # print a thresholds file from a measured report
+    python -m eval.gate propose eval/reports/<name>.json                    # from a question-set run
+    python -m eval.gate propose eval/reports/compare.json "800/133 hybrid"  # from one --compare configuration
 
 Thresholds hold for the configuration they were measured with (chunk size, overlap, retrieval mode, question
 set size); `check` reports a mismatch as a failure, so changing a default means measuring again.
@@ -97,11 +98,22 @@ def propose(summary: dict, margin: float = MARGIN) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] != "propose":
+    if len(argv) not in (2, 3) or argv[0] != "propose":
         print(__doc__, file=sys.stderr)
         return 2
     report = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
-    print(propose(report["question_set"]["summary"]), end="")
+    if len(argv) == 3:  # a configuration of a --compare report, e.g. "800/133 hybrid"
+        found = [c["summary"] for c in report.get("compare", {}).get("configurations", []) if c["label"] == argv[2]]
+        if not found:
+            print(f"no configuration {argv[2]!r} in {argv[1]}", file=sys.stderr)
+            return 2
+        summary = found[0]
+    elif "question_set" in report:
+        summary = report["question_set"]["summary"]
+    else:
+        print(f"{argv[1]} has no question-set run; name a --compare configuration", file=sys.stderr)
+        return 2
+    print(propose(summary), end="")
     return 0
 
 

@@ -87,9 +87,9 @@ def question_set_tables(qs: dict) -> list[tuple[str, list[str], list[list], list
     d, p, a, ab = s["retrieval"]["document"], s["retrieval"]["passage"], s["answer"], s["abstention"]
     lat = s["latency_ms"]
     metric_rows = [
-        ["retrieval, document level (%d questions)" % d["queries"], d["recall@1"], d["recall@5"], d["recall@10"],
+        [f"retrieval, document level ({d['queries']} questions)", d["recall@1"], d["recall@5"], d["recall@10"],
          d["mrr@10"], d["ndcg@10"]],
-        ["retrieval, passage level (%d questions)" % p["queries"], p["recall@1"], p["recall@5"], p["recall@10"],
+        [f"retrieval, passage level ({p['queries']} questions)", p["recall@1"], p["recall@5"], p["recall@10"],
          p["mrr@10"], p["ndcg@10"]],
     ]
     answer_rows = [
@@ -110,8 +110,8 @@ def question_set_tables(qs: dict) -> list[tuple[str, list[str], list[list], list
     ]
     head = (f"{s['questions']} questions ({s['answerable']} answerable) from {qs.get('set', 'the question set')}; "
             f"mode {s['retrieval_mode']}, chunks {s['chunk_size']}/{s['chunk_overlap']}")
-    notes = [head, f"Passage level: {p['split_quotes']} expected quotes are cut by a chunk boundary and judged by the "
-                   f"chunk holding most of them; {p['unjudged_questions']} questions have no judged passage."]
+    notes = [head, (f"Passage level: {p['split_quotes']} expected quotes are cut by a chunk boundary and judged by the "
+                    f"chunk holding most of them; {p['unjudged_questions']} questions have no judged passage.")]
     return [
         ("Question set: retrieval", ["", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10"], metric_rows, notes),
         ("Question set: answers", ["metric", "value"], answer_rows, []),
@@ -129,8 +129,8 @@ def compare_table(cmp: dict) -> tuple[str, list[str], list[list], list[str]]:
         headers = headers or ["configuration", *h]
         rows.append([entry["label"], *h.values()])
     notes = [
-        "Document level saturates at R@5 on a corpus of few documents; passage judgements depend on the chunk "
-        "size (a longer chunk contains a quote more often), so compare answer figures across chunk sizes.",
+        ("Document level saturates at R@5 on a corpus of few documents; passage judgements depend on the chunk "
+         "size (a longer chunk contains a quote more often), so compare answer figures across chunk sizes."),
         f"Ranked by {cmp['ranking']}: best is **{cmp['best']}**.",
     ]
     if cmp.get("command"):
@@ -142,10 +142,10 @@ def beir_table(b: dict) -> tuple[str, list[str], list[list], list[str]]:
     rows = [[m, v["ndcg@10"], v["recall@10"], v["mrr@10"], v["recall@1"], v["recall@5"]] for m, v in b["modes"].items()]
     idx = b["index"]
     notes = [
-        f"{b['path']}: {b['documents']} documents, {b['queries']} judged queries, {b['qrels']} judgements; "
-        f"document score = best chunk ({b['passage_depth']} passages per query); chunks {b['chunk_size']}/"
-        f"{b['chunk_overlap']}; index {idx['chunks']} chunks, {idx['sentences']} sentences, "
-        f"{'reused' if idx['reused'] else 'built'} ({idx['build_seconds']:.0f}s to build)."
+        (f"{b['path']}: {b['documents']} documents, {b['queries']} judged queries, {b['qrels']} judgements; "
+         f"document score = best chunk ({b['passage_depth']} passages per query); chunks {b['chunk_size']}/"
+         f"{b['chunk_overlap']}; index {idx['chunks']} chunks, {idx['sentences']} sentences, "
+         f"{'reused' if idx['reused'] else 'built'} ({idx['build_seconds']:.0f}s to build).")
     ]
     return (f"BEIR {b['dataset']} (document level)", ["mode", "nDCG@10", "Recall@10", "MRR@10", "R@1", "R@5"], rows,
             notes)
@@ -166,8 +166,8 @@ def scifact_table(sf: dict) -> tuple[str, list[str], list[list], list[str]]:
         ["abstention rate on claims with evidence", s["evidence_abstention_rate"]],
         ["answer latency p50 / p95 (ms)", fmt_ms(s["latency_ms"]["p50"], s["latency_ms"]["p95"])],
     ]
-    notes = [f"{sf['path']} ({sf['split']} split): each claim is given to Engine.answer over the {sf['documents']}-"
-             f"abstract corpus; a citation is mapped to the abstract sentence(s) its span overlaps."]
+    notes = [(f"{sf['path']} ({sf['split']} split): each claim is given to Engine.answer over the {sf['documents']}-"
+              f"abstract corpus; a citation is mapped to the abstract sentence(s) its span overlaps.")]
     return ("SciFact (original format, sentence evidence)", ["metric", "value"], rows, notes)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from citeqa.settings import Settings
@@ -56,7 +56,7 @@ def run(
         embedder = engine.retriever.embedder if engine is not None else Embedder(settings.model, settings.embed_batch_size)
     report: dict = {
         "name": name,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "citeqa " + shlex.join(sys.argv[1:]) if Path(sys.argv[0]).name == "citeqa" else f"eval.run.run(name={name!r})",
         "settings": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap,
                      "retrieval_mode": settings.retrieval_mode, "answer_mode": settings.answer_mode,

@@ -182,8 +182,12 @@ def headline(summary: dict) -> dict[str, float | None]:
         "key fact": a["key_fact_rate"], "cites exp. doc": a["expected_doc_citation_rate"],
         "cit. precision": a["citation_precision"], "verbatim": a["citation_verbatim_rate"],
         "abst. P": ab["precision"], "abst. R": ab["recall"], "abst. F1": ab["f1"],
-        "p50 ms": summary["latency_ms"]["answer"]["p50"], "p95 ms": summary["latency_ms"]["answer"]["p95"],
+        "p50 ms": _ms(summary["latency_ms"]["answer"]["p50"]), "p95 ms": _ms(summary["latency_ms"]["answer"]["p95"]),
     }
+
+
+def _ms(value: float | None) -> int | None:
+    return None if value is None else round(value)
 
 
 __all__ = ["DEFAULT_SET", "RETRIEVAL_METRICS", "evaluate_engine", "headline", "load_questions"]

@@ -16,24 +16,33 @@ from eval.beir import run_beir
 from eval.scifact import run_scifact
 
 DOCS = {
-    "bee/1": ("Honeybee communication", "Honeybees perform a waggle dance inside the hive. The angle and duration of "
-              "the dance tell other foragers the direction and distance of a flower patch."),
-    "tide": ("Ocean tides", "Tides are the rise and fall of sea levels caused by the gravitational pull of the Moon "
-             "and the Sun on the oceans. Most coasts see two high tides a day."),
-    "moon": ("The Moon", "The Moon orbits the Earth every 27.3 days. Its gravity raises the ocean tides, and the "
-             "tidal bulge slowly lengthens the day."),
-    "mercury": ("Mercury (element)", "Mercury is the only metal that is liquid at room temperature. It was used "
-                "in thermometers and barometers."),
-    "volcano": ("Volcanoes", "A volcano is a rupture in the crust where lava, ash and gases escape from a magma "
-                "chamber below the surface."),
-    "bread": ("Sourdough", "Sourdough bread is leavened by wild yeast and lactic acid bacteria kept in a starter "
-              "culture of flour and water."),
-    "chess": ("Chess openings", "The Sicilian Defence is a chess opening that begins with 1.e4 c5 and leads to "
-              "sharp, asymmetrical positions."),
-    "glacier": ("Glaciers", "A glacier is a persistent body of dense ice that moves under its own weight and "
-                "carves valleys into the rock it flows over."),
-    "jazz": ("Bebop", "Bebop is a style of jazz with fast tempos, complex chord progressions and virtuoso "
-             "improvisation that developed in the 1940s."),
+    "bee/1": ("Honeybee communication", (
+        "Honeybees perform a waggle dance inside the hive. The angle and duration of the dance tell "
+        "other foragers the direction and distance of a flower patch.")),
+    "tide": ("Ocean tides", (
+        "Tides are the rise and fall of sea levels caused by the gravitational pull of the Moon and the "
+        "Sun on the oceans. Most coasts see two high tides a day.")),
+    "moon": ("The Moon", (
+        "The Moon orbits the Earth every 27.3 days. Its gravity raises the ocean tides, and the tidal "
+        "bulge slowly lengthens the day.")),
+    "mercury": ("Mercury (element)", (
+        "Mercury is the only metal that is liquid at room temperature. It was used in thermometers and "
+        "barometers.")),
+    "volcano": ("Volcanoes", (
+        "A volcano is a rupture in the crust where lava, ash and gases escape from a magma chamber below "
+        "the surface.")),
+    "bread": ("Sourdough", (
+        "Sourdough bread is leavened by wild yeast and lactic acid bacteria kept in a starter culture of "
+        "flour and water.")),
+    "chess": ("Chess openings", (
+        "The Sicilian Defence is a chess opening that begins with 1.e4 c5 and leads to sharp, "
+        "asymmetrical positions.")),
+    "glacier": ("Glaciers", (
+        "A glacier is a persistent body of dense ice that moves under its own weight and carves valleys "
+        "into the rock it flows over.")),
+    "jazz": ("Bebop", (
+        "Bebop is a style of jazz with fast tempos, complex chord progressions and virtuoso "
+        "improvisation that developed in the 1940s.")),
     "rust": ("Rust (corrosion)", "Rust is iron oxide that forms when iron reacts with oxygen and water over time."),
 }
 QUERIES = {
@@ -48,11 +57,9 @@ def beir_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("beir-fixture")
     (root / "qrels").mkdir()
     with open(root / "corpus.jsonl", "w", encoding="utf-8") as fh:
-        for doc_id, (title, text) in DOCS.items():
-            fh.write(json.dumps({"_id": doc_id, "title": title, "text": text, "metadata": {}}) + "\n")
+        fh.writelines(json.dumps({"_id": d, "title": t, "text": x, "metadata": {}}) + "\n" for d, (t, x) in DOCS.items())
     with open(root / "queries.jsonl", "w", encoding="utf-8") as fh:
-        for qid, (text, _) in QUERIES.items():
-            fh.write(json.dumps({"_id": qid, "text": text}) + "\n")
+        fh.writelines(json.dumps({"_id": qid, "text": text}) + "\n" for qid, (text, _) in QUERIES.items())
         fh.write(json.dumps({"_id": "q-unjudged", "text": "What is bebop?"}) + "\n")
     lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{d}\t{s}" for q, (_, rel) in QUERIES.items() for d, s in rel.items()]
     (root / "qrels" / "test.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")

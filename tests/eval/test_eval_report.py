@@ -131,3 +131,16 @@ def test_shipped_thresholds_file_gates_every_figure():
         assert set(metrics) <= set(node), f"{section} lacks {set(metrics) - set(node)}"
     assert thresholds["answer"]["citation_verbatim_rate"] == 1.0
     assert set(thresholds["config"]) == set(gate.CONFIG_KEYS)
+
+
+def test_propose_command_reads_a_report_or_one_compare_configuration(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report()), encoding="utf-8")
+    assert gate.main(["propose", str(path)]) == 0
+    assert tomllib.loads(capsys.readouterr().out)["answer"]["key_fact_rate"] == pytest.approx(0.48)
+    cmp = {"compare": {"configurations": [{"label": "800/133 hybrid", "summary": summary(key_fact_rate=0.9)}]}}
+    path.write_text(json.dumps(cmp), encoding="utf-8")
+    assert gate.main(["propose", str(path), "800/133 hybrid"]) == 0
+    assert tomllib.loads(capsys.readouterr().out)["answer"]["key_fact_rate"] == pytest.approx(0.88)
+    assert gate.main(["propose", str(path), "400/67 bm25"]) == 2
+    assert gate.main(["propose", str(path)]) == 2
