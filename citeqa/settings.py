@@ -58,7 +58,6 @@ class Settings(BaseSettings):
     max_answer_sentences: int = 3
     answer_passages: int = 5
     min_sentence_similarity: float = 0.5  # abstain when the best evidence sentence is below this
-    min_passage_similarity: float = 0.35
     support_min_similarity: float = 0.55  # generative sentence vs cited passage
     support_min_overlap: float = 0.5  # share of the sentence's content words found in the cited passage
     duplicate_similarity: float = 0.85  # merge evidence sentences this similar into one with two citations
