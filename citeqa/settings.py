@@ -30,7 +30,6 @@ class Settings(BaseSettings):
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     model: str = Field(default_factory=bundled_model_path, description="sentence-transformers model name or path")
     embed_batch_size: int = 64
-    faiss_threads: int = 1  # one query at a time is faster single-threaded on small machines (bench/scale)
 
     # --- chunking (defaults chosen with `citeqa eval --compare`; see README)
     chunk_size: int = 600

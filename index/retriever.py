@@ -116,7 +116,6 @@ class Retriever:
         self.manifest = manifest
         chunks, sentences = read_units(build_dir)
         params = dense_params(settings)
-        faiss.omp_set_num_threads(settings.faiss_threads)  # process-wide; one query is faster on one thread
         self.chunks = UnitIndex(
             chunks,
             np.asarray(read_vectors(build_dir, "chunk")),  # a plain view: slicing a memmap per question is slow
