@@ -36,8 +36,8 @@ FURNITURE_RULES: dict[str, re.Pattern[str]] = {
     ),
     # Wikipedia-style reference lines ("^ abc Author (2001). ...") and bare source links
     "bibliography": re.compile(
-        r"^\s*\^|^\s*(?:[•\-*]\s*)?(source|sources|retrieved from)\s*:\s*https?://|^\s*https?://\S+\s*$"
-        r"|\bdoi:\s*10\.\d{4,}/|\bPMID\s?\d{5,}",
+        # (a DOI or PMID alone does not make a line a reference: abstracts and prose cite them too)
+        r"^\s*\^|^\s*(?:[•\-*]\s*)?(source|sources|retrieved from)\s*:\s*https?://|^\s*https?://\S+\s*$",
         re.I,
     ),
 }

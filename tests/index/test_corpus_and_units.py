@@ -145,6 +145,9 @@ def test_furniture_rules_are_about_line_shape_not_these_files():
     )
     kinds = [s.kind for s in find_furniture(text)]
     assert kinds == ["counter", "subscription-prompt", "call-to-action", "comment-prompt", "bibliography"]
+    # content that merely mentions a DOI or PMID is kept
+    prose = "Aspirin lowered fever in adults (doi:10.1000/xyz; PMID 1234567) across three trials.\n"
+    assert find_furniture(prose) == []
 
 
 def test_chunks_carry_the_nearest_heading(built):
