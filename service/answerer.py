@@ -58,12 +58,13 @@ def answer_question(
     query_vector = ctx.embed(question)
     tick("embed")
     passages = retriever.search(question, settings.answer_passages, retrieval_mode, query_vector, timings)
-    candidates = collect_candidates(retriever, question, query_vector, passages, SENTENCE_CANDIDATES, timings)
-    lap = time.perf_counter()
-    ranked = rank_evidence(retriever, question, query_vector, candidates, ctx.vocabulary.idf)
     related = [to_passage(h, retriever) for h in passages]
-
     missing = missing_key_terms(question, ctx.vocabulary)
+    ranked: list[Evidence] = []
+    if not missing:  # a missing key term settles it: no evidence to rank
+        candidates = collect_candidates(retriever, question, query_vector, passages, SENTENCE_CANDIDATES, timings)
+        lap = time.perf_counter()
+        ranked = rank_evidence(retriever, question, query_vector, candidates, ctx.vocabulary.idf)
     best = ranked[0].cosine if ranked else 0.0
     if missing:
         terms = ", ".join(f"“{t}”" for t in missing)
