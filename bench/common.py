@@ -56,12 +56,26 @@ def peak_rss(pid: int | str = "self") -> int:
 
 
 def children(pid: int) -> list[int]:
+    """Descendants, through every thread: a child started from a worker thread is listed under that thread."""
+    kids: list[int] = []
     try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                kids += [int(x) for x in (task / "children").read_text().split()]
+            except OSError:
+                continue
     except OSError:
         return []
-    kids = [int(x) for x in text.split()]
     return kids + [g for k in kids for g in children(k)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of one process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def tree_peak_rss(pid: int) -> int:

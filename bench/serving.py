@@ -38,6 +38,8 @@ from bench.common import (
     RESULTS,
     ROOT,
     Server,
+    children,
+    cpu_seconds,
     machine,
     mib,
     percentile,
@@ -234,13 +236,69 @@ def measure_build(settings, embedder, rounds: int, log) -> dict:
     }
 
 
-def floor_block(embedder, questions: list[str]) -> list[float]:
-    out = []
-    for q in questions:
-        t0 = time.perf_counter()
-        embedder.encode([q])
-        out.append(time.perf_counter() - t0)
-    return out
+def floor_block(embedder, questions: list[str], threads: int) -> list[float]:
+    """Bare single-question encodes, with the torch thread count the server's model uses for a lone question."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        out = []
+        for q in questions:
+            t0 = time.perf_counter()
+            embedder.encode([q])
+            out.append(time.perf_counter() - t0)
+        return out
+    finally:
+        torch.set_num_threads(before)
+
+
+def measure_model_ceiling(settings, embedder, questions: list[str], concurrency: int, seconds: float) -> dict:
+    """Questions/s the model alone gives at this concurrency, set up as the server sets it up.
+
+    The server's model processes (or the in-process model) are fed batches of concurrency/processes questions
+    back to back, with no HTTP and no answering. No server on this machine can answer faster than this, so
+    divided by the single-question rate it bounds the throughput ratio the target asks for.
+    """
+    from service.embed_process import start_embedder_processes
+
+    processes = start_embedder_processes(settings)
+    encoders = processes or [embedder]
+    batch = max(1, concurrency // len(encoders))
+    done = [0] * len(encoders)
+    try:
+        for e in encoders:  # warm
+            e.encode(questions[:batch])
+        cpu_before = sum(cpu_seconds(p.pid) for p in processes) if processes else time.process_time()
+        deadline = time.perf_counter() + seconds
+
+        def drive(i: int) -> None:
+            k = i * 997
+            while time.perf_counter() < deadline:
+                e_batch = [questions[(k + j) % len(questions)] for j in range(batch)]
+                encoders[i].encode(e_batch)
+                done[i] += batch
+                k += batch
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=len(encoders)) as pool:
+            list(pool.map(drive, range(len(encoders))))
+        wall = time.perf_counter() - started
+        cpu = (sum(cpu_seconds(p.pid) for p in processes) if processes else time.process_time()) - cpu_before
+    finally:
+        for process in processes:
+            process.close()
+    return {"concurrency": concurrency, "model_processes": len(processes), "batch": batch,
+            "questions_per_s": round(sum(done) / wall, 1), "cpu_ms_per_question": round(cpu * 1000 / sum(done), 2)}
+
+
+def cpu_split(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server process, of its model processes, and of this process (the load client)."""
+    return {
+        "server": cpu_seconds(server_pid),
+        "model_processes": sum(cpu_seconds(k) for k in children(server_pid)),
+        "load_client": time.process_time(),
+    }
 
 
 def measure_serialization(answers: list[dict], repeat: int = 20) -> dict:
@@ -316,8 +374,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--switch-interval", type=float, default=0.0,
                     help="experiment: start the server with sys.setswitchinterval(S) (Python's default is 0.005)")
     ap.add_argument("--tiny", action="store_true", help="one small document and a few requests: seconds")
-    ap.add_argument("--out", type=Path, default=RESULTS / "serving.json")
+    ap.add_argument("--out", type=Path, default=None, help="JSON path (default results/serving.json, or serving-tiny.json)")
     args = ap.parse_args(argv)
+    args.out = args.out or RESULTS / ("serving-tiny.json" if args.tiny else "serving.json")
 
     def log(msg: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
@@ -347,8 +406,14 @@ def main(argv: list[str] | None = None) -> dict:
         import torch
 
         embedder = Embedder(settings.model, settings.embed_batch_size)
+        from service.embed_process import threads_per_process
+
+        lone_threads = 1 if settings.embed_processes else torch.get_num_threads()
         result["process"] = {
             "torch_threads": torch.get_num_threads(), "omp_num_threads_env": env.get("OMP_NUM_THREADS"),
+            "embed_processes": settings.embed_processes,
+            "embed_threads": threads_per_process(settings) if settings.embed_processes else torch.get_num_threads(),
+            "floor_threads": lone_threads,
             "batch_wait_ms": settings.batch_wait_ms,
             "batch_max_size": settings.batch_max_size, "model": embedder.identity,
         }
@@ -373,15 +438,20 @@ def main(argv: list[str] | None = None) -> dict:
 
             floor, floor_main, c1_lat, c1_answers, c1_over, c1_errors, c1_wall, c1_ok = [], [], [], [], [], 0, 0.0, 0
             per_round = max(1, args.c1_requests // args.rounds)
+            c1_cpu: dict[str, float] = {}
             # The server encodes on its batcher thread, not the main thread; with torch's OpenMP pool on a busy
             # 2-core machine the main thread measured several times slower, so the floor is taken on a worker
             # thread like the server's (the main-thread figure is reported beside it).
             worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="floor")
             for r in range(args.rounds):
                 block = questions[(r * per_round) % len(questions):][:per_round] or questions[:per_round]
-                floor += worker.submit(floor_block, embedder, block).result()
-                floor_main += floor_block(embedder, block[: max(1, len(block) // 3)])
+                floor += worker.submit(floor_block, embedder, block, lone_threads).result()
+                floor_main += floor_block(embedder, block[: max(1, len(block) // 3)], lone_threads)
+                cpu0 = cpu_split(server.proc.pid)
                 run = asyncio.run(run_load("127.0.0.1", port, questions, 1, per_round, args.max_seconds, offset=r * per_round))
+                cpu1 = cpu_split(server.proc.pid)
+                for k in cpu0:
+                    c1_cpu[k] = c1_cpu.get(k, 0.0) + cpu1[k] - cpu0[k]
                 c1_lat += run["_latencies"]
                 c1_answers += run["_answers"]
                 c1_over += run["_overheads"]
@@ -401,16 +471,28 @@ def main(argv: list[str] | None = None) -> dict:
                 "p99_ms": round(percentile(c1_lat, 99) * 1000, 2),
                 "abstained": sum(1 for a in c1_answers if a.get("abstained")),
                 "outside_answerer_p50_ms": round(percentile(c1_over, 50), 3),
+                "cpu_ms_per_answer": {k: round(v * 1000 / c1_ok, 2) if c1_ok else float("nan") for k, v in c1_cpu.items()},
+                "cpu_busy_pct": {k: round(v * 100 / c1_wall) if c1_wall else 0 for k, v in c1_cpu.items()},
             }
             log(f"floor p50 {result['floor_ms']['p50']} ms; c=1 {result['c1']}")
             result["stages_ms"] = {"c1": stage_summary(c1_answers)}
+            if 16 in args.concurrency:
+                log("measuring the model alone at c=16 (the server's model setup, no HTTP, no answering)")
+                result["model_ceiling"] = measure_model_ceiling(settings, embedder, questions, 16, 2 if args.tiny else 6)
+                log(f"model alone: {result['model_ceiling']}")
 
             result["levels"] = []
             for c in args.concurrency:
                 n = max(args.requests, c if args.tiny else 2 * c)
                 q0, b0 = scrape_batches(server.base_url)
+                cpu0 = cpu_split(server.proc.pid)
                 run = asyncio.run(run_load("127.0.0.1", port, questions, c, n, args.max_seconds))
+                cpu1 = cpu_split(server.proc.pid)
                 q1, b1 = scrape_batches(server.base_url)
+                run["cpu_ms_per_answer"] = {
+                    k: round((cpu1[k] - cpu0[k]) * 1000 / run["ok"], 2) if run["ok"] else float("nan") for k in cpu0
+                }
+                run["cpu_busy_pct"] = {k: round((cpu1[k] - cpu0[k]) * 100 / run["wall_s"]) for k in cpu0}
                 answers = run.pop("_answers")
                 run.pop("_latencies")
                 run.pop("_overheads")
@@ -472,7 +554,7 @@ def profile_server(server: Server, questions: list[str], c: int, n: int, tmp: Pa
     for view, flags in (("running", []), ("gil", ["--gil"])):
         raw = tmp / f"profile-{view}.txt"
         spy = subprocess.Popen(
-            [str(py_spy), "record", "-p", str(server.proc.pid), "-o", str(raw), "--format", "raw", "-r", "250",
+            [str(py_spy), "record", "-p", str(server.proc.pid), "-o", str(raw), "--format", "raw", "-r", "250", "--subprocesses",
              "-d", str(duration), *flags],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
@@ -534,11 +616,18 @@ ROLES = (
 )
 
 
-IDLE_LEAVES = ("wait (threading.py", "get (queue.py", "select (selectors.py", "acquire", "sleep", "Runner.run (runners.py")
+IDLE_LEAVES = ("wait (threading.py", "get (queue.py", "select (selectors.py", "acquire", "sleep", "Runner.run (runners.py",
+               "_recv (multiprocessing")
 
 
 def classify(frames: list[str], running: bool = True) -> str:
     text = ";".join(frames)
+    if "_child (service/embed_process.py" in text:  # a model process (py-spy --subprocesses)
+        if "encode" in text and not (running and any(k in frames[-1] for k in IDLE_LEAVES + ("recv", "_recv"))):
+            return "model process: encode"
+        return "(waiting) model process idle"
+    if "batching.py" in text and "embed_process.py" in text:
+        return "(waiting) batcher thread, for its model process"
     if running and frames and any(k in frames[-1] for k in IDLE_LEAVES) and "encode" not in text:
         # a thread blocked on a lock, a queue or the event loop's poll (uvloop runs in C under Runner.run)
         return "(waiting) answer for its embedding" if "answer_question" in text else "(waiting) other / event loop poll"
@@ -571,6 +660,25 @@ def evaluate(result: dict) -> list[dict]:
             f"{c16['throughput_rps']:.1f} / {c1['throughput_rps']:.1f} answers/s, {c16['errors']} errors",
         )
         values["p95_c16_vs_p50_c1"] = (c16["p95_ms"] / c1["p50_ms"], f"{c16['p95_ms']:.1f} ms / {c1['p50_ms']:.1f} ms")
+    ceiling = result.get("model_ceiling")
+    if ceiling and c16 and c16.get("cpu_ms_per_answer") and c1["throughput_rps"]:
+        # A CPU budget: every answer at c=16 needs the model's CPU for one question (at best what the model
+        # alone needs, in batches of the same size) plus what the server process and the load client spend on
+        # it; all cores together cannot give more answers per second than that allows.
+        per = c16["cpu_ms_per_answer"]
+        need = ceiling["cpu_ms_per_question"] + per["server"] + per["load_client"]
+        cores = result["machine"]["cpus"]
+        best = cores * 1000 / need
+        result["bounds"] = {
+            "model_cpu_ms_per_question_best": ceiling["cpu_ms_per_question"],
+            "server_cpu_ms_per_answer_c16": per["server"],
+            "load_client_cpu_ms_per_answer_c16": per["load_client"],
+            "cores": cores,
+            "max_answers_per_s_c16": round(best, 1),
+            "max_throughput_ratio": round(best / c1["throughput_rps"], 2),
+            "min_mean_latency_c16_ms": round(16 / best * 1000, 1),
+            "min_mean_latency_c16_vs_p50_c1": round(16 / best * 1000 / c1["p50_ms"], 2),
+        }
     out = []
     for key, (label, op, target) in TARGETS.items():
         if key not in values:
@@ -589,7 +697,9 @@ def render(result: dict) -> str:
     out = []
     proc = result.get("process", {})
     out.append(f"citeqa serving benchmark  (corpus {result['corpus_dir']}; {result['machine']['cpus']} cpus; "
-               f"torch threads {proc.get('torch_threads')}; batch_wait_ms {proc.get('batch_wait_ms')}; "
+               f"model processes {proc.get('embed_processes')} x {proc.get('embed_threads')} torch threads, "
+               f"1 thread for a lone question, floor on {proc.get('floor_threads')}; "
+               f"batch_wait_ms {proc.get('batch_wait_ms')}; "
                f"load at start {result['machine']['loadavg_at_start']})")
     c1 = result["c1"]
     rows = [["bare encode, 1 question (floor)", "1", "-", result["floor_ms"]["p50"], result["floor_ms"]["p95"], "-", "-"]]
@@ -598,6 +708,10 @@ def render(result: dict) -> str:
     rows.append(["/v1/ask", "1", c1["throughput_rps"], c1["p50_ms"], c1["p95_ms"], c1["p99_ms"], c1["errors"]])
     for lvl in result.get("levels", []):
         rows.append(["/v1/ask", str(lvl["concurrency"]), lvl["throughput_rps"], lvl["p50_ms"], lvl["p95_ms"], lvl["p99_ms"], lvl["errors"]])
+    ceiling = result.get("model_ceiling")
+    if ceiling:
+        rows.append([f"model alone, batches of {ceiling['batch']} (no HTTP, no answer)", str(ceiling["concurrency"]),
+                     ceiling["questions_per_s"], "-", "-", "-", "-"])
     out.append(table(["what", "c", "answers/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows))
     batches = [f"c={lvl['concurrency']}: {lvl['mean_embed_batch']}" for lvl in result.get("levels", [])]
     if batches:
@@ -619,6 +733,18 @@ def render(result: dict) -> str:
     out.append("\nPer-stage p50 (ms) from the Answer's timings_ms" )
     out.append(table(["stage", *[f"at {c.replace('c', 'c=')}" for c in columns]], rows))
 
+    cpu_rows = []
+    for lvl in [result["c1"], *result.get("levels", [])]:
+        per, busy = lvl.get("cpu_ms_per_answer"), lvl.get("cpu_busy_pct")
+        if per:
+            total = sum(per.values())
+            cpu_rows.append([str(lvl["concurrency"]), per["server"], per["model_processes"], per["load_client"],
+                             round(total, 2), f"{sum(busy.values())}%"])
+    if cpu_rows:
+        cpus = result["machine"]["cpus"]
+        out.append(f"\nCPU per answer (ms of CPU time, from /proc), and how busy the {cpus} cores were ({100 * cpus}% = all)")
+        out.append(table(["c", "server process", "model processes", "load client", "total", "busy"], cpu_rows))
+
     b = result["build"]
     out.append("\nOther figures")
     out.append(table(["what", "value"], [
@@ -630,6 +756,16 @@ def render(result: dict) -> str:
     out.append("\nTargets")
     out.append(table(["target", "ratio", "limit", "figures", "result"],
                      [[t["label"], t["ratio"] if t["ratio"] is not None else "-", t["limit"], t.get("detail", ""), t["status"].upper()] for t in result["targets"]]))
+    bounds = result.get("bounds")
+    if bounds:
+        out.append(
+            f"\nCPU budget at c=16: the model needs {bounds['model_cpu_ms_per_question_best']} ms of CPU per question even "
+            f"alone in batches of {ceiling['batch']}, the server process {bounds['server_cpu_ms_per_answer_c16']} ms per "
+            f"answer, the load client {bounds['load_client_cpu_ms_per_answer_c16']} ms: {bounds['cores']} cores allow at "
+            f"most {bounds['max_answers_per_s_c16']} answers/s, {bounds['max_throughput_ratio']}x the c=1 rate. "
+            f"16 questions in flight at that rate wait {bounds['min_mean_latency_c16_ms']} ms on average "
+            f"(Little's law), {bounds['min_mean_latency_c16_vs_p50_c1']}x the c=1 p50, before any tail."
+        )
     return "\n".join(out)
 
 

@@ -73,4 +73,10 @@ class Settings(BaseSettings):
     max_question_chars: int = 1000
     max_body_bytes: int = 64 * 1024
     batch_wait_ms: float = 3.0  # micro-batching window for concurrent question embeddings
-    batch_max_size: int = 64
+    # most questions per model call: a batch of 8 takes ~60 ms on one thread here; larger ones lengthened the
+    # tail at c=16 (p95 165 vs 230 ms) for no throughput
+    batch_max_size: int = 8
+    # the server runs the model in child processes, so request threads never hold it up at the GIL, and
+    # batches alternate between them (service/embed_process.py); 0 = in the server process
+    embed_processes: int = Field(default=2, ge=0, le=64)
+    embed_threads: int = Field(default=0, ge=0, description="torch threads per embedding process; 0 = cores / processes")

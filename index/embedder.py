@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -17,6 +18,19 @@ def model_identity(model: str) -> str:
     """A name for the model that survives moving the checkout: the folder name of a local path."""
     path = Path(model)
     return path.name if path.exists() else model
+
+
+class TextEncoder(Protocol):
+    """What the index and the service need of a model: `Embedder` here, or one in a child process
+    (service/embed_process.py)."""
+
+    model_name: str
+    identity: str
+    dimension: int
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+    def encode_one(self, text: str) -> np.ndarray: ...
 
 
 class Embedder:

@@ -16,7 +16,7 @@ from index import vector_store
 from index.bm25_store import BM25Store
 from index.builder import dense_params
 from index.documents import load_corpus
-from index.embedder import Embedder
+from index.embedder import TextEncoder
 from index.fusion import reciprocal_rank_fusion
 from index.store import (
     DocumentRecord,
@@ -109,7 +109,7 @@ class _Clock:
 class Retriever:
     """Everything a question needs from the index, loaded once and shared read-only."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, build_dir: Path, manifest: Manifest) -> None:
+    def __init__(self, settings: Settings, embedder: TextEncoder, build_dir: Path, manifest: Manifest) -> None:
         self.settings = settings
         self.embedder = embedder
         self.build_dir = build_dir
@@ -138,7 +138,7 @@ class Retriever:
         self.stale: list[str] = stale_documents(manifest, load_corpus(settings.corpus_dir))
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder) -> Retriever:
+    def open(cls, settings: Settings, embedder: TextEncoder) -> Retriever:
         build = current_build(settings.index_dir)
         if build is None:
             raise IndexMissingError(f"no index in {settings.index_dir}; run `citeqa index` to build it")

@@ -18,6 +18,7 @@ from service.conflicts import Claim, find_conflicts, has_figures
 from service.evidence import (
     RELATIVE_FLOOR,
     Evidence,
+    StemCache,
     collect_candidates,
     display_text,
     rank_evidence,
@@ -40,6 +41,7 @@ class AnswerContext:
     vocabulary: CorpusVocabulary
     judge: SupportJudge
     embed: Callable[[str], np.ndarray]
+    stems: StemCache
 
 
 def answer_question(
@@ -64,7 +66,7 @@ def answer_question(
     if not missing:  # a missing key term settles it: no evidence to rank
         candidates = collect_candidates(retriever, question, query_vector, passages, SENTENCE_CANDIDATES, timings)
         lap = time.perf_counter()
-        ranked = rank_evidence(retriever, question, query_vector, candidates, ctx.vocabulary.idf)
+        ranked = rank_evidence(retriever, question, query_vector, candidates, ctx.vocabulary.idf, ctx.stems)
     best = ranked[0].cosine if ranked else 0.0
     if missing:
         terms = ", ".join(f"“{t}”" for t in missing)

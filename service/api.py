@@ -33,6 +33,7 @@ from index.documents import CorpusError
 from index.store import IndexProblem
 from service.batching import MicroBatchEmbedder
 from service.body_limit import BodySizeLimit
+from service.embed_process import EmbedderProcess, start_embedder_processes
 from service.security_headers import SecurityHeaders
 from service.engine import Engine
 from service.models import Answer, SearchResponse, SearchResult
@@ -136,7 +137,7 @@ def check_question(text: str, settings: Settings, loc: tuple[str, ...] = ("body"
     return text.strip()
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The loaded Engine, or 503 saying why there is none (the message names the command that fixes it)."""
     engine = request.app.state.engine
     if engine is None:
@@ -153,25 +154,42 @@ def document_info(record) -> DocumentInfo:
 # ---------------------------------------------------------------- the app
 
 
+def open_engine(settings: Settings) -> tuple[Engine, list[EmbedderProcess]]:
+    """The engine, with the model in child processes when configured; on failure nothing is left running."""
+    processes = start_embedder_processes(settings)
+    try:
+        return Engine.load(settings, processes[0] if processes else None), processes
+    except BaseException:
+        for process in processes:
+            process.close()
+        raise
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         batcher = None
+        processes: list[EmbedderProcess] = []
         try:
-            engine = await run_in_threadpool(Engine.load, settings)
+            engine, processes = await run_in_threadpool(open_engine, settings)
         except IndexProblem as exc:  # serve anyway: /healthz works, the rest say how to fix it
             app.state.problem = str(exc)
         except CorpusError as exc:
             app.state.problem = f"{exc}; then run `citeqa index`"
         else:
             # questions that arrive together are embedded in one model call
-            batcher = MicroBatchEmbedder(engine.retriever.embedder, settings.batch_wait_ms, settings.batch_max_size)
+            batcher = MicroBatchEmbedder(
+                processes or engine.retriever.embedder, settings.batch_wait_ms, settings.batch_max_size
+            )
             engine.embed = batcher.embed
             app.state.batcher = batcher
             app.state.engine = engine
             app.state.problem = None
+        if processes:
+            log.info("citeqa: the embedding model runs in %d processes (pids %s)", len(processes),
+                     ", ".join(str(p.pid) for p in processes))
         if app.state.problem:
             log.warning("citeqa is serving but not ready: %s", app.state.problem)
         elif engine.stale:
@@ -182,6 +200,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine = app.state.batcher = None
             if batcher is not None:
                 batcher.close()
+            for process in processes:
+                await run_in_threadpool(process.close)
 
     app = FastAPI(
         title="citeqa",

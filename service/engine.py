@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
 from citeqa.settings import AnswerMode, RetrievalMode, Settings
-from index.embedder import Embedder
+from index.embedder import Embedder, TextEncoder
 from index.retriever import Retriever
 from service.abstention import CorpusVocabulary
 from service.answerer import AnswerContext, answer_question
 from service.citations import SupportJudge
+from service.evidence import StemCache
 from service.models import Answer, Passage
 from service.search import search_passages
 from service.sources import SourceStore
@@ -33,16 +35,20 @@ class Engine:
             self.sources.content_texts(), [s.text for s in retriever.sentences.units]
         )
         self.judge = SupportJudge(self._embed_many, settings.support_min_similarity, settings.support_min_overlap)
+        self.stems = StemCache()
+        # The support check embeds quotes and answer sentences, mostly corpus sentences that recur across
+        # questions, so their vectors are kept. Questions never go through this cache.
+        self._text_vector = lru_cache(maxsize=4096)(lambda text: self.embed(text))
 
     @classmethod
-    def load(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Engine:
+    def load(cls, settings: Settings | None = None, embedder: TextEncoder | None = None) -> Engine:
         settings = settings or Settings()
         embedder = embedder or Embedder(settings.model, settings.embed_batch_size)
         return cls(settings, Retriever.open(settings, embedder))
 
     def _embed_many(self, texts: list[str]) -> np.ndarray:
         """Through `embed`, so the support check shares the micro-batches of the questions."""
-        return np.stack([self.embed(t) for t in texts])
+        return np.stack([self._text_vector(t) for t in texts])
 
     @property
     def stale(self) -> list[str]:
@@ -61,7 +67,9 @@ class Engine:
         max_sentences: int | None = None,
         retrieval_mode: RetrievalMode | None = None,
     ) -> Answer:
-        ctx = AnswerContext(self.settings, self.retriever, self.sources, self.vocabulary, self.judge, self.embed)
+        ctx = AnswerContext(
+            self.settings, self.retriever, self.sources, self.vocabulary, self.judge, self.embed, self.stems
+        )
         return answer_question(
             question,
             ctx,

@@ -54,9 +54,14 @@ def test_serving_benchmark_tiny(tmp_path):
         "p50_c1_vs_floor", "throughput_c16_vs_c1", "p95_c16_vs_p50_c1", "build_vs_encode",
     }
     assert all(t["status"] in ("pass", "miss") for t in result["targets"])
+    assert result["model_ceiling"]["questions_per_s"] > 0 and result["model_ceiling"]["cpu_ms_per_question"] > 0
+    for lvl in [result["c1"], *result["levels"]]:
+        assert set(lvl["cpu_ms_per_answer"]) == {"server", "model_processes", "load_client"}
+    assert result["levels"][1]["cpu_ms_per_answer"]["model_processes"] > 0  # the model ran outside the server process
+    assert result["bounds"]["max_answers_per_s_c16"] > 0 and result["bounds"]["max_throughput_ratio"] > 0
 
     for text in ("bare encode, 1 question (floor)", "/v1/ask", "Per-stage p50", "serialization", "cold start",
-                 "peak RSS", "Targets", "index build / bare encode"):
+                 "peak RSS", "Targets", "index build / bare encode", "model alone", "CPU per answer", "CPU budget"):
         assert text in stdout, text
 
 

@@ -129,3 +129,27 @@ def test_cli_ask_abstains_and_rejects_bad_input(settings):
     assert run_cli(settings, "   ").returncode == 2
     assert run_cli(settings, "x" * 5000).returncode == 2
     assert run_cli(settings, "hi", "--mode", "poetic").returncode == 2
+
+
+def test_stem_cache_matches_fresh_stemming_from_many_threads():
+    import threading
+
+    import Stemmer
+
+    from service.evidence import StemCache, content_stems
+
+    texts = ["Baclofen withdrawal can cause seizures.", "Stopping baclofen suddenly is dangerous.", ""] * 20
+    cache = StemCache(maxsize=8)
+    want = [frozenset(content_stems(t, Stemmer.Stemmer("english"))) for t in texts]
+    got: dict[int, list] = {}
+
+    def work(i: int) -> None:
+        got[i] = [cache(t) for t in texts]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(got) == 4 and all(g == want for g in got.values())
+    assert "withdraw" in want[0] and "baclofen" in want[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -28,8 +29,9 @@ QUESTIONS = [
 class CountingEmbedder:
     """The real embedder, with a record of every encode call's batch size."""
 
-    def __init__(self, inner, fail_on: str | None = None) -> None:
+    def __init__(self, inner, fail_on: str | None = None, delay_s: float = 0.0) -> None:
         self.inner = inner
+        self.delay_s = delay_s
         self.dimension = inner.dimension
         self.sizes: list[int] = []
         self.fail_on = fail_on
@@ -40,6 +42,7 @@ class CountingEmbedder:
             self.sizes.append(len(texts))
         if self.fail_on is not None and self.fail_on in texts:
             raise ValueError("model failure")
+        time.sleep(self.delay_s)
         return self.inner.encode(texts)
 
 
@@ -110,11 +113,24 @@ def test_encode_error_reaches_every_caller_and_the_batcher_survives(embedder):
         assert np.allclose(batcher.embed(QUESTIONS[1]), embedder.encode_one(QUESTIONS[1]), atol=1e-4)
 
 
+def test_batches_go_to_every_embedder_while_the_others_are_busy(embedder):
+    # Two slow embedders (two model processes in the server): while one encodes a batch the next batch forms
+    # and goes to the other, so both are used and every caller still gets its own vector.
+    first, second = CountingEmbedder(embedder, delay_s=0.3), CountingEmbedder(embedder, delay_s=0.3)
+    with MicroBatchEmbedder([first, second], wait_ms=50, max_batch=4, adaptive=False) as batcher:
+        vectors = call_concurrently(batcher.embed, QUESTIONS)
+    assert np.allclose(np.stack(vectors), embedder.encode(QUESTIONS), atol=1e-4)
+    assert first.sizes and second.sizes, (first.sizes, second.sizes)
+    assert sum(first.sizes) + sum(second.sizes) == len(QUESTIONS)
+    assert max(first.sizes + second.sizes) <= 4
+    assert batcher.stats.calls == len(QUESTIONS)
+
+
 def test_close_stops_the_thread_and_refuses_new_questions(embedder):
-    batcher = MicroBatchEmbedder(embedder, wait_ms=1, max_batch=4)
+    batcher = MicroBatchEmbedder([embedder, embedder], wait_ms=1, max_batch=4)
     batcher.embed(QUESTIONS[0])
     batcher.close()
     batcher.close()  # idempotent
-    assert not batcher._thread.is_alive()
+    assert not any(t.is_alive() for t in batcher._threads)
     with pytest.raises(RuntimeError):
         batcher.embed(QUESTIONS[1])
