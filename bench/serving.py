@@ -580,6 +580,7 @@ def summarize_profile(path: Path, top: int = 15, running: bool = True) -> dict:
     """Share of samples per role, and the functions with most self time, from py-spy collapsed stacks."""
     self_time: dict[str, int] = {}
     roles: dict[str, int] = {}
+    server_roles: dict[str, int] = {}  # without the model processes' stacks
     total = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
@@ -592,10 +593,18 @@ def summarize_profile(path: Path, top: int = 15, running: bool = True) -> dict:
         self_time[leaf] = self_time.get(leaf, 0) + n
         role = classify(frames, running)
         roles[role] = roles.get(role, 0) + n
+        if not role.startswith(("model process", "(waiting) model process")):
+            server_roles[role] = server_roles.get(role, 0) + n
     top_frames = sorted(self_time.items(), key=lambda kv: -kv[1])[:top]
+
+    def shares(counts: dict[str, int]) -> dict[str, float]:
+        whole = sum(counts.values())
+        return {k: round(100 * v / whole, 1) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])} if whole else {}
+
     return {
         "samples": total,
-        "by_role_pct": {k: round(100 * v / total, 1) for k, v in sorted(roles.items(), key=lambda kv: -kv[1])} if total else {},
+        "by_role_pct": shares(roles),
+        "server_process_by_role_pct": shares(server_roles),
         "top_self_pct": [[f, round(100 * v / total, 1)] for f, v in top_frames] if total else [],
     }
 
@@ -627,7 +636,7 @@ def classify(frames: list[str], running: bool = True) -> str:
             return "model process: encode"
         return "(waiting) model process idle"
     if "batching.py" in text and "embed_process.py" in text:
-        return "(waiting) batcher thread, for its model process"
+        return "(waiting) batcher thread, for its model process" if running else "batcher thread: pipe to its model process"
     if running and frames and any(k in frames[-1] for k in IDLE_LEAVES) and "encode" not in text:
         # a thread blocked on a lock, a queue or the event loop's poll (uvloop runs in C under Runner.run)
         return "(waiting) answer for its embedding" if "answer_question" in text else "(waiting) other / event loop poll"
@@ -637,7 +646,9 @@ def classify(frames: list[str], running: bool = True) -> str:
                 return role
         return "answer: other"
     if "batching.py" in text:
-        return "model encode (batcher thread)" if "encode" in text else "batcher thread waiting"
+        if "index/embedder.py" in text:
+            return "model encode (batcher thread, model in the server process)"
+        return "batcher thread: hand-off" if "_encode" in text else "batcher thread waiting"
     if "serialize_response" in text or "jsonable_encoder" in text or "render (starlette" in text:
         return "response serialization"
     if any(k in text for k in ("uvicorn", "starlette", "fastapi", "asyncio", "anyio", "h11", "httptools")):
@@ -756,6 +767,11 @@ def render(result: dict) -> str:
     out.append("\nTargets")
     out.append(table(["target", "ratio", "limit", "figures", "result"],
                      [[t["label"], t["ratio"] if t["ratio"] is not None else "-", t["limit"], t.get("detail", ""), t["status"].upper()] for t in result["targets"]]))
+    gil = result.get("profile", {}).get("gil", {})
+    if gil.get("server_process_by_role_pct"):
+        top = [f"{role} {pct}%" for role, pct in gil["server_process_by_role_pct"].items() if pct >= 1.0]
+        out.append(f"\npy-spy --gil at c={result['profile']['concurrency']}, the server process's GIL time "
+                   f"({gil['throughput_rps']} answers/s while sampled): " + "; ".join(top))
     bounds = result.get("bounds")
     if bounds:
         out.append(

@@ -1,9 +1,9 @@
 """The embedding model in a child process of its own, for the HTTP service.
 
 Why: in one process the model's forward pass re-takes the GIL between its ~100 torch operations, and with
-many request threads doing Python work each re-take can wait a full switch interval. Under concurrent load
-the model then ran at about half speed while the cores were not busy: 98.9 answers/s at c=16 in the server
-process against 118.0 in two model processes, in one series of runs (README, Speed). In its own process the
+many request threads doing Python work each re-take can wait a full switch interval. At c=16 the cores were
+then only about 135% busy: 98.9 answers/s with the model in the server process against 118.0 in two model
+processes, in one series of runs (README, Speed). In its own process the
 model never waits for the request threads, and the server process does not import torch.
 
 `EmbedderProcess` has the same surface as `index.embedder.Embedder` (identity, dimension, encode, encode_one),
