@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     batch_wait_ms: float = 3.0  # micro-batching window for concurrent question embeddings
     # most questions per model call: a batch of 8 takes ~60 ms on one thread here; larger ones lengthened the
-    # tail at c=16 (p95 165 vs 230 ms) for no throughput
+    # tail at c=16 (p95 150–165 against 177–230 ms in paired runs) for no throughput
     batch_max_size: int = 8
     # the server runs the model in child processes, so request threads never hold it up at the GIL, and
     # batches alternate between them (service/embed_process.py); 0 = in the server process

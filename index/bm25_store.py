@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import bm25s
@@ -14,7 +15,14 @@ STOPWORDS = "en"
 class BM25Store:
     def __init__(self, retriever: bm25s.BM25) -> None:
         self._retriever = retriever
-        self._stemmer = Stemmer.Stemmer("english")
+        self._local = threading.local()  # PyStemmer documents its objects as not thread-safe: one per thread
+
+    @property
+    def _stemmer(self) -> Stemmer.Stemmer:
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
+        return stemmer
 
     @classmethod
     def build(cls, texts: list[str]) -> BM25Store:

@@ -11,6 +11,7 @@ Whatever is taken out is listed in `removed` with the reason; citations are renu
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,11 +58,14 @@ class SupportJudge:
         self._embed_many = embed_many
         self.min_similarity = min_similarity
         self.min_overlap = min_overlap
-        self._stemmer = Stemmer.Stemmer("english")
+        self._local = threading.local()  # PyStemmer documents its objects as not thread-safe: one per thread
 
     def _stems(self, text: str) -> set[str]:
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
         words = [t.lower() for t in tokens(text) if t.lower() not in STOPWORDS and len(t) > 2 and not t[0].isdigit()]
-        return set(self._stemmer.stemWords(words))
+        return set(stemmer.stemWords(words))
 
     def __call__(self, sentence: str, quote: str) -> Support:
         s_norm, q_norm = normalize(sentence), normalize(quote)

@@ -63,8 +63,8 @@ class StemCache:
     """Content stems of a text, computed once and kept (bounded, least recently used out).
 
     Ranking reads the same corpus sentences and headings for many questions; stemming them afresh for each
-    answer was the largest Python cost of `/v1/ask` (about 2 ms of its 4.7 ms). PyStemmer objects are not
-    thread-safe, so each worker thread gets its own.
+    answer was the largest Python cost of `/v1/ask` (about 2 ms of its 4.7 ms of Python). PyStemmer documents
+    its objects as not thread-safe, so each worker thread gets its own.
     """
 
     def __init__(self, maxsize: int = 200_000) -> None:
