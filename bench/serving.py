@@ -4,14 +4,19 @@
     .venv/bin/python -m bench.serving --tiny     # seconds: what the tests run (one small document, few requests)
 
 What it measures, all in one run on this machine (so the ratios compare like with like):
-  floor        bare `Embedder.encode([question])` of one question in this process (same CITEQA_* settings and
-               torch threads as the server), interleaved with the c=1 requests so background load hits both
+  floor        bare `Embedder.encode([question])` of one question in this process (same CITEQA_* settings, and
+               the torch thread count the server's model uses for a lone question), interleaved with the c=1
+               requests so background load hits both
   c=1          /v1/ask p50/p95/p99, one request at a time over a keep-alive connection
   c=4/16/64    throughput (answers/s), p50/p95/p99 and errors with that many connections in parallel
   stages       the Answer's own `timings_ms` (embed, dense search, BM25, fusion, sentence selection, check),
                plus response serialization timed here through the app's own /v1/ask response field
+  model alone  the server's model processes fed batches of 16/processes questions, no HTTP, no answering
+  CPU          CPU time per answer of the server process, its model processes and the load client (/proc),
+               and the CPU budget at c=16 that follows: the most answers/s the cores allow
   build        `build_index` of the corpus vs one bare `encode` of the same unit texts (alternated)
-  cold start   from process start to the first 200 from /readyz; peak RSS of the server (VmHWM)
+  cold start   from process start to the first 200 from /readyz; peak RSS of the server and its model
+               processes (sum of each one's VmHWM)
 
 The load generator is a minimal asyncio HTTP/1.1 client (keep-alive, Content-Length/chunked bodies): on two
 shared cores a heavier client would take CPU from the server it measures. Every load level is bounded in
@@ -257,8 +262,8 @@ def measure_model_ceiling(settings, embedder, questions: list[str], concurrency:
     """Questions/s the model alone gives at this concurrency, set up as the server sets it up.
 
     The server's model processes (or the in-process model) are fed batches of concurrency/processes questions
-    back to back, with no HTTP and no answering. No server on this machine can answer faster than this, so
-    divided by the single-question rate it bounds the throughput ratio the target asks for.
+    back to back, with no HTTP and no answering. Its CPU per question is the model's share of the CPU budget
+    that bounds throughput at this concurrency (`evaluate`).
     """
     from service.embed_process import start_embedder_processes
 
