@@ -376,8 +376,6 @@ def main(argv: list[str] | None = None) -> dict:
                     help="record a py-spy profile of the server during an extra run at concurrency C")
     ap.add_argument("--threads", type=int, default=0,
                     help="OpenMP/torch threads for the server and the floor (OMP_NUM_THREADS); 0 = library default")
-    ap.add_argument("--switch-interval", type=float, default=0.0,
-                    help="experiment: start the server with sys.setswitchinterval(S) (Python's default is 0.005)")
     ap.add_argument("--tiny", action="store_true", help="one small document and a few requests: seconds")
     ap.add_argument("--out", type=Path, default=None, help="JSON path (default results/serving.json, or serving-tiny.json)")
     args = ap.parse_args(argv)
@@ -426,15 +424,7 @@ def main(argv: list[str] | None = None) -> dict:
         log("measuring the index build against a bare encode of the same texts")
         result["build"] = measure_build(settings, embedder, args.build_rounds, log)
 
-        command = None
-        if args.switch_interval:
-            code = (
-                f"import sys; sys.setswitchinterval({args.switch_interval}); "
-                "sys.argv = ['citeqa', 'serve']; from citeqa.cli import main; main()"
-            )
-            command = [sys.executable, "-c", code]
-            result["process"]["server_switch_interval_s"] = args.switch_interval
-        with Server(env, tmp / "serve.log", command=command) as server:
+        with Server(env, tmp / "serve.log") as server:
             log("starting citeqa serve")
             result["cold_start_s"] = round(server.start(), 3)
             log(f"ready in {result['cold_start_s']}s at {server.base_url}")
@@ -444,9 +434,8 @@ def main(argv: list[str] | None = None) -> dict:
             floor, floor_main, c1_lat, c1_answers, c1_over, c1_errors, c1_wall, c1_ok = [], [], [], [], [], 0, 0.0, 0
             per_round = max(1, args.c1_requests // args.rounds)
             c1_cpu: dict[str, float] = {}
-            # The server encodes on its batcher thread, not the main thread; with torch's OpenMP pool on a busy
-            # 2-core machine the main thread measured several times slower, so the floor is taken on a worker
-            # thread like the server's (the main-thread figure is reported beside it).
+            # The floor is taken on a worker thread, and for a third of the questions on the main thread too
+            # (reported beside it): with torch's OpenMP pool on a busy machine the two once differed several-fold.
             worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="floor")
             for r in range(args.rounds):
                 block = questions[(r * per_round) % len(questions):][:per_round] or questions[:per_round]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import bm25s
@@ -15,14 +14,6 @@ STOPWORDS = "en"
 class BM25Store:
     def __init__(self, retriever: bm25s.BM25) -> None:
         self._retriever = retriever
-        self._local = threading.local()  # PyStemmer documents its objects as not thread-safe: one per thread
-
-    @property
-    def _stemmer(self) -> Stemmer.Stemmer:
-        stemmer = getattr(self._local, "stemmer", None)
-        if stemmer is None:
-            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
-        return stemmer
 
     @classmethod
     def build(cls, texts: list[str]) -> BM25Store:
@@ -47,8 +38,9 @@ class BM25Store:
         if n_docs == 0:
             return [[] for _ in queries]
         tokens = bm25s.tokenize(
-            queries, stopwords=STOPWORDS, stemmer=self._stemmer, show_progress=False, return_ids=False
+            queries, stopwords=STOPWORDS, stemmer=Stemmer.Stemmer("english"), show_progress=False, return_ids=False
         )
+        # (a fresh stemmer per call: PyStemmer documents its objects as not thread-safe)
         vocab = self._retriever.vocab_dict
         return [self._top_k([t for t in q if t and t in vocab], k) for q in tokens]
 

@@ -34,7 +34,6 @@ from index.store import IndexProblem
 from service.batching import MicroBatchEmbedder
 from service.body_limit import BodySizeLimit
 from service.embed_process import EmbedderProcess, start_embedder_processes
-from service.security_headers import SecurityHeaders
 from service.engine import Engine
 from service.models import Answer, SearchResponse, SearchResult
 from service.openai_chat import (
@@ -44,6 +43,7 @@ from service.openai_chat import (
     last_user_message,
     model_card,
 )
+from service.security_headers import SecurityHeaders
 
 log = logging.getLogger("uvicorn.error")  # uvicorn shows this logger's records
 WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -75,9 +75,6 @@ class DocumentText(DocumentInfo):
     start: int = Field(description="offset (in characters) of `text` in the document")
     end: int
     text: str
-
-
-# ---------------------------------------------------------------- body size limit
 
 
 # ---------------------------------------------------------------- metrics

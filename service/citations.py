@@ -11,7 +11,6 @@ Whatever is taken out is listed in `removed` with the reason; citations are renu
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,14 +57,11 @@ class SupportJudge:
         self._embed_many = embed_many
         self.min_similarity = min_similarity
         self.min_overlap = min_overlap
-        self._local = threading.local()  # PyStemmer documents its objects as not thread-safe: one per thread
 
-    def _stems(self, text: str) -> set[str]:
-        stemmer = getattr(self._local, "stemmer", None)
-        if stemmer is None:
-            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
+    @staticmethod
+    def _stems(text: str) -> set[str]:
         words = [t.lower() for t in tokens(text) if t.lower() not in STOPWORDS and len(t) > 2 and not t[0].isdigit()]
-        return set(stemmer.stemWords(words))
+        return set(Stemmer.Stemmer("english").stemWords(words))  # a fresh stemmer: they are not thread-safe
 
     def __call__(self, sentence: str, quote: str) -> Support:
         s_norm, q_norm = normalize(sentence), normalize(quote)
