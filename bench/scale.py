@@ -37,7 +37,7 @@ from bench.common import (
     write_json_atomic,
 )
 from bench.synthetic import HashingEmbedder, TextSpace, clustered_vectors, write_corpus
-from index import vector_store
+from citeqa.index import vector_store
 
 K_RECALL = 10
 K_SEARCH = 50  # the service asks each retriever for candidate_k=50
@@ -149,7 +149,7 @@ def _setting(index: faiss.Index) -> str:
 
 
 def bm25_benchmark(n: int, n_queries: int, tmp: Path, log) -> dict:
-    from index.bm25_store import BM25Store
+    from citeqa.index.bm25_store import BM25Store
 
     space = TextSpace(seed=n % 1000)
     t0 = time.perf_counter()
@@ -224,9 +224,9 @@ def service_benchmark(
     n_chunks: int, hnsw_min: int, ivf_min: int, tmp: Path, log, serve: bool, requests: int
 ) -> dict:
     from citeqa.settings import Settings
-    from index.builder import build_index
-    from index.embedder import model_identity
-    from index.retriever import Retriever
+    from citeqa.index.builder import build_index
+    from citeqa.index.embedder import model_identity
+    from citeqa.index.retriever import Retriever
 
     corpus, index_dir = tmp / "corpus", tmp / "index"
     t0 = time.perf_counter()
@@ -243,7 +243,7 @@ def service_benchmark(
     embedder = HashingEmbedder(dimension=384, identity=model_identity(settings.model))
     rss0 = rss()
     t0 = time.perf_counter()
-    report = build_index(settings, embedder, full=True)
+    report = build_index(settings.index_config(), embedder, full=True)
     build_s = time.perf_counter() - t0
     log(f"[service] built {report.chunks:,} chunks / {report.sentences:,} sentences in {build_s:.1f}s (encode {report.encode_seconds:.1f}s)")
     build_peak = peak_rss()
@@ -252,7 +252,7 @@ def service_benchmark(
 
     t0 = time.perf_counter()
     loader = HashingEmbedder(dimension=384, identity=model_identity(settings.model))
-    retriever = Retriever.open(settings, loader)
+    retriever = Retriever.open(settings.index_config(), loader)
     open_s = time.perf_counter() - t0
     kinds = {"chunks": vector_store.index_kind(retriever.chunks.dense), "sentences": vector_store.index_kind(retriever.sentences.dense)}
     questions = corpus_questions(retriever.chunks.units, 50)

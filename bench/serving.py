@@ -9,7 +9,7 @@ What it measures, all in one run on this machine (so the ratios compare like wit
                requests so background load hits both
   c=1          /v1/ask p50/p95/p99, one request at a time over a keep-alive connection
   c=4/16/64    throughput (answers/s), p50/p95/p99 and errors with that many connections in parallel
-  stages       the Answer's own `timings_ms` (embed, dense search, BM25, fusion, sentence selection, check),
+  stages       the Answer's own `timings_ms` (question analysis, embed, passage search, key terms, candidates, ranking, reading, check),
                plus response serialization timed here through the app's own /v1/ask response field
   model alone  the server's model processes fed batches of 16/processes questions, no HTTP, no answering
   CPU          CPU time per answer of the server process, its model processes and the load client (/proc),
@@ -33,7 +33,6 @@ import json
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +57,8 @@ TARGETS = {
     "p95_c16_vs_p50_c1": ("p95 at c=16 / p50 at c=1", "<=", 5.0),
     "build_vs_encode": ("index build / bare encode of all units", "<=", 1.3),
 }
-STAGES = ["embed", "dense_search", "bm25", "fusion", "sentence_selection", "check", "serialization"]
+# the Answer's `timings_ms` stages, in pipeline order (they add up to its total)
+STAGES = ["question_analysis", "embed", "passage_search", "key_terms", "candidates", "ranking", "reading", "check"]
 
 
 # ---------------------------------------------------------------- a minimal HTTP/1.1 load client
@@ -207,17 +207,17 @@ def load_questions(limit: int | None = None) -> list[str]:
 
 def unit_texts(settings) -> list[str]:
     """Exactly the texts `build_index` encodes for a full build, in the same order."""
-    from index.builder import chunk_embedding_text, split_document
-    from index.documents import load_corpus
+    from citeqa.index.builder import chunk_embedding_text, split_document
+    from citeqa.index.documents import load_corpus
 
-    units = [split_document(doc, settings) for doc in load_corpus(settings.corpus_dir)]
+    units = [split_document(doc, settings.index_config().chunking) for doc in load_corpus(settings.corpus_dir)]
     texts = [chunk_embedding_text(c, du.doc.title) for du in units for c in du.chunks]
     return texts + [s.text for du in units for s in du.sentences]
 
 
 def measure_build(settings, embedder, rounds: int, log) -> dict:
     """Alternate a full build and a bare encode of the same texts; compare medians."""
-    from index.builder import build_index
+    from citeqa.index.builder import build_index
 
     texts = unit_texts(settings)
     builds, encodes, inner = [], [], []
@@ -226,7 +226,7 @@ def measure_build(settings, embedder, rounds: int, log) -> dict:
         embedder.encode(texts)
         encodes.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        report = build_index(settings, embedder, full=True)
+        report = build_index(settings.index_config(), embedder, full=True)
         builds.append(time.perf_counter() - t0)
         inner.append(report.encode_seconds)
         log(f"build round {r + 1}: bare encode {encodes[-1]:.2f}s, build {builds[-1]:.2f}s (its encode {inner[-1]:.2f}s)")
@@ -265,7 +265,7 @@ def measure_model_ceiling(settings, embedder, questions: list[str], concurrency:
     back to back, with no HTTP and no answering. Its CPU per question is the model's share of the CPU budget
     that bounds throughput at this concurrency (`evaluate`).
     """
-    from service.embed_process import start_embedder_processes
+    from citeqa.service.runtime.embed_process import start_embedder_processes
 
     processes = start_embedder_processes(settings)
     encoders = processes or [embedder]
@@ -309,14 +309,14 @@ def cpu_split(server_pid: int) -> dict[str, float]:
 def measure_serialization(answers: list[dict], repeat: int = 20) -> dict:
     """Time the app's own response path for /v1/ask on real answers: response-field validate + serialize +
     JSONResponse.render (what FastAPI does after the endpoint returns), and pydantic's model_dump_json."""
-    from service.models import Answer
+    from citeqa.service.models import Answer
 
     models = [Answer.model_validate(a) for a in answers]
     out: dict[str, float] = {}
     try:
         from fastapi.responses import JSONResponse
 
-        from service.api import create_app
+        from citeqa.service.http.app import create_app
 
         route = next(r for r in create_app().routes if getattr(r, "path", None) == "/v1/ask")
         field = route.response_field
@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
 
     from citeqa.settings import Settings
-    from index.embedder import Embedder
+    from citeqa.index.embedder import Embedder
 
     tmp = Path(tempfile.mkdtemp(prefix="citeqa-serving-"))
     corpus = args.corpus
@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> dict:
         import torch
 
         embedder = Embedder(settings.model, settings.embed_batch_size)
-        from service.embed_process import threads_per_process
+        from citeqa.service.runtime.embed_process import threads_per_process
 
         lone_threads = 1 if settings.embed_processes else torch.get_num_threads()
         result["process"] = {
@@ -625,7 +625,7 @@ IDLE_LEAVES = ("wait (threading.py", "get (queue.py", "select (selectors.py", "a
 
 def classify(frames: list[str], running: bool = True) -> str:
     text = ";".join(frames)
-    if "_child (service/embed_process.py" in text:  # a model process (py-spy --subprocesses)
+    if "_child (service/runtime/embed_process.py" in text:  # a model process (py-spy --subprocesses)
         if "encode" in text and not (running and any(k in frames[-1] for k in IDLE_LEAVES + ("recv", "_recv"))):
             return "model process: encode"
         return "(waiting) model process idle"
@@ -724,7 +724,7 @@ def render(result: dict) -> str:
 
     stages = result["stages_ms"]
     columns = [k for k in stages if stages[k]]
-    names = [s for s in STAGES if s != "serialization"]
+    names = STAGES
     extra = sorted({k for col in columns for k in stages[col]} - set(names) - {"total"})
     rows = []
     for name in [*names, *extra, "total"]:

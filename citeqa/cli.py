@@ -18,12 +18,12 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def open_retriever(settings: Settings):
-    from index.embedder import Embedder
-    from index.retriever import Retriever
-    from index.store import IndexProblem
+    from citeqa.index.embedder import Embedder
+    from citeqa.index.retriever import Retriever
+    from citeqa.index.store import IndexProblem
 
     try:
-        retriever = Retriever.open(settings, Embedder(settings.model, settings.embed_batch_size))
+        retriever = Retriever.open(settings.index_config(), Embedder(settings.model, settings.embed_batch_size))
     except IndexProblem as exc:
         fail(str(exc))
     if retriever.stale:
@@ -40,13 +40,13 @@ def index_command(
     full: Annotated[bool, typer.Option("--full", help="re-embed every document, not only changed ones")] = False,
 ) -> None:
     """Build or update the index of the corpus (only changed documents are re-embedded)."""
-    from index.builder import build_index
-    from index.documents import CorpusError
-    from index.embedder import Embedder
+    from citeqa.index.builder import build_index
+    from citeqa.index.documents import CorpusError
+    from citeqa.index.embedder import Embedder
 
     settings = Settings()
     try:
-        report = build_index(settings, Embedder(settings.model, settings.embed_batch_size), full=full, progress=sys.stderr.isatty())
+        report = build_index(settings.index_config(), Embedder(settings.model, settings.embed_batch_size), full=full, progress=sys.stderr.isatty())
     except (CorpusError, ValueError) as exc:
         fail(str(exc))
     typer.echo(
@@ -59,20 +59,21 @@ def index_command(
 @app.command()
 def search(
     query: str,
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="number of passages")] = 5,
-    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25")] = "hybrid",
+    k: Annotated[int | None, typer.Option("-k", min=1, max=100, help="number of passages (default: $CITEQA_TOP_K)")] = None,
+    mode: Annotated[str | None, typer.Option(help="hybrid, dense or bm25 (default: $CITEQA_RETRIEVAL_MODE)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Retrieve the passages that best match QUERY."""
-    from service.models import SearchResponse, SearchResult
-    from service.search import search_passages
+    from citeqa.service.models import SearchResponse, SearchResult
+    from citeqa.service.search import search_passages
 
-    if mode not in ("hybrid", "dense", "bm25"):
+    if mode not in (None, "hybrid", "dense", "bm25"):
         fail(f"unknown mode {mode!r}; use hybrid, dense or bm25", code=2)
     if not query.strip():
         fail("the query is empty", code=2)
-    retriever = open_retriever(Settings())
-    passages = search_passages(retriever, query, k=k, mode=mode)
+    settings = Settings()
+    retriever = open_retriever(settings)
+    passages = search_passages(retriever, query, k=k or settings.top_k, mode=mode or settings.retrieval_mode)
     if as_json:
         results = [SearchResult(**p.model_dump(exclude={"title"})) for p in passages]
         typer.echo(SearchResponse(query=query, results=results).model_dump_json(indent=2))
@@ -88,13 +89,16 @@ def search(
 @app.command()
 def ask(
     question: str,
-    mode: Annotated[str, typer.Option(help="extractive, or generative (needs CITEQA_LLM_BASE_URL)")] = "extractive",
+    mode: Annotated[
+        str | None,
+        typer.Option(help="extractive, or generative (needs CITEQA_LLM_BASE_URL); default: $CITEQA_ANSWER_MODE"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the Answer as JSON")] = False,
 ) -> None:
     """Answer QUESTION from the corpus, every sentence cited and checked, or say it is not in the corpus."""
-    from service.engine import Engine
+    from citeqa.service.engine import Engine
 
-    if mode not in ("extractive", "generative"):
+    if mode not in (None, "extractive", "generative"):
         fail(f"unknown mode {mode!r}; use extractive or generative", code=2)
     settings = Settings()
     if not question.strip():
@@ -134,14 +138,26 @@ def serve(
     """Start the HTTP API and the web chat (loads the model and the index once)."""
     import uvicorn
 
-    from service.api import create_app
+    from citeqa.service.http.app import create_app
 
     settings = Settings()
     host = host or settings.host
     port = settings.port if port is None else port
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"citeqa: loading, then serving the web chat at http://{shown}:{port}/ and the API docs at http://{shown}:{port}/docs")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=serve_log_config())
+
+
+def serve_log_config() -> dict:
+    """uvicorn's logging setup plus the `citeqa` logger on its console handler, so the service's own INFO and
+    WARNING records (model processes, a stale index) show beside uvicorn's."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["citeqa"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 @app.command("eval")
@@ -153,22 +169,26 @@ def eval_command(
     scifact: Annotated[str | None, typer.Option("--scifact", help="SciFact folder in the original format (claims_dev.jsonl)")] = None,
     work_dir: Annotated[str | None, typer.Option("--work-dir", help="keep benchmark indexes here and reuse them")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="only the first N questions / claims")] = None,
+    split: Annotated[str, typer.Option("--split", help="dev, test or all (each part reported beside the whole)")] = "all",
 ) -> None:
     """Evaluate retrieval and answers on the question set, or on a BEIR / SciFact benchmark, and write a report."""
     from pathlib import Path
 
-    from eval.run import run
-    from index.documents import CorpusError
-    from index.store import IndexProblem
+    from citeqa.eval.run import run
+    from citeqa.index.documents import CorpusError
+    from citeqa.index.store import IndexProblem
 
     for label, folder in (("--beir", beir), ("--scifact", scifact), ("--set", set_file)):
         if folder and not Path(folder).exists():
             fail(f"{label} {folder} does not exist", code=2)
+    if split not in ("all", "dev", "test"):
+        fail(f"--split {split}: use dev, test or all", code=2)
     try:
         run(
             Settings(), set_file=Path(set_file) if set_file else None, name=name, compare=compare,
             beir=Path(beir) if beir else None, scifact=Path(scifact) if scifact else None,
-            work_dir=Path(work_dir) if work_dir else None, limit=limit, progress=sys.stderr.isatty(), echo=typer.echo,
+            work_dir=Path(work_dir) if work_dir else None, limit=limit, split=split, progress=sys.stderr.isatty(),
+            echo=typer.echo,
         )
     except (IndexProblem, CorpusError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))

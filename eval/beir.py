@@ -16,9 +16,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from citeqa.settings import Settings
-from eval.bench_corpus import BenchDoc, prepare_index
-from eval.metrics import RECALL_CURVE_KS, doc_ranking, ranked_run, retrieval_metrics
-from index.embedder import Embedder
+from citeqa.eval.bench_corpus import BenchDoc, prepare_index
+from citeqa.eval.metrics import RECALL_CURVE_KS, doc_ranking, ranked_run, retrieval_metrics
+from citeqa.index.embedder import Embedder
 
 MODES = ("bm25", "dense", "hybrid")
 PASSAGE_DEPTH = 100  # passages fetched per query to rank documents
@@ -85,8 +85,8 @@ def run_beir(
     log: Callable[[str], None] = lambda _: None,
 ) -> dict:
     """Index the dataset's corpus and score every judged query in each mode; returns a JSON-ready dict."""
-    from index.retriever import Retriever
-    from service.engine import Engine
+    from citeqa.index.retriever import Retriever
+    from citeqa.service.engine import Engine
 
     data = load_beir(directory)
     log(f"{data.name}: {len(data.docs)} documents, {len(data.queries)} judged queries; indexing")
@@ -94,7 +94,7 @@ def run_beir(
     try:
         log(f"index {'reused' if bench.reused else 'built'}: {bench.chunks} chunks, {bench.sentences} sentences"
             f" ({bench.build_seconds:.0f}s to build)")
-        engine = Engine(bench.settings, Retriever.open(bench.settings, embedder))
+        engine = Engine(bench.settings, Retriever.open(bench.settings.index_config(), embedder))
         to_bench = bench.file_ids
         results: dict[str, dict] = {}
         for mode in modes:

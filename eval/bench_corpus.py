@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa.settings import Settings
-from index.builder import build_index, chunk_settings
-from index.documents import METADATA_FILE
-from index.embedder import Embedder
+from citeqa.index.builder import build_index, chunk_settings
+from citeqa.index.documents import METADATA_FILE
+from citeqa.index.embedder import Embedder
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -115,7 +115,7 @@ def prepare_index(
     Without `work_dir` everything goes to a fresh temporary folder that the caller may delete afterwards
     (`settings.corpus_dir.parent`).
     """
-    from index.store import current_build, read_manifest
+    from citeqa.index.store import current_build, read_manifest
 
     if work_dir is None:
         root = Path(tempfile.mkdtemp(prefix="citeqa-bench-"))
@@ -133,7 +133,7 @@ def prepare_index(
         )
     done.unlink(missing_ok=True)
     file_ids = write_corpus(docs, settings.corpus_dir)
-    report = build_index(settings, embedder, progress=progress)
+    report = build_index(settings.index_config(), embedder, progress=progress)
     result = BenchIndex(settings, file_ids, reused=False, build_seconds=round(report.seconds, 1),
                         chunks=report.chunks, sentences=report.sentences)
     if work_dir is not None:
@@ -150,13 +150,14 @@ def units_current(settings: Settings, build: Path) -> bool:
     The manifest records a digest of the unit code; when that differs (the chunker or cleaning rules were
     edited since), the documents are split again and compared unit by unit before the index is trusted.
     """
-    from index.builder import split_document
-    from index.documents import load_corpus
-    from index.store import read_manifest, read_units
+    from citeqa.index.builder import split_document
+    from citeqa.index.documents import load_corpus
+    from citeqa.index.store import read_manifest, read_units
 
     manifest = read_manifest(build)
-    if {k: manifest.settings.get(k) for k in chunk_settings(settings)} == chunk_settings(settings):
+    wanted = chunk_settings(settings.index_config().chunking)
+    if {k: manifest.settings.get(k) for k in wanted} == wanted:
         return True
     chunks, sentences = read_units(build)
-    fresh = [split_document(doc, settings) for doc in load_corpus(settings.corpus_dir)]
+    fresh = [split_document(doc, settings.index_config().chunking) for doc in load_corpus(settings.corpus_dir)]
     return chunks == [c for du in fresh for c in du.chunks] and sentences == [s for du in fresh for s in du.sentences]

@@ -7,6 +7,9 @@ first; it is handed to ranx with strictly decreasing scores so that ranx ranks e
 from __future__ import annotations
 
 import bisect
+import re
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -150,16 +153,80 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def abstention_scores(abstained: Sequence[bool], answerable: Sequence[bool]) -> dict:
-    """Positive = abstained, truth = not answerable. Undefined precision/recall (no positives) are reported as 0."""
+def abstention_scores(abstained: Sequence[bool], answerable: Sequence[bool], undefined: float | None = 0.0) -> dict:
+    """Positive = abstained, truth = not answerable. A precision or recall without a denominator (nothing abstained,
+    nothing unanswerable) is reported as `undefined`: 0 for the gated overall figures, None in per-category tables."""
     tp = sum(1 for a, ok in zip(abstained, answerable) if a and not ok)
     fp = sum(1 for a, ok in zip(abstained, answerable) if a and ok)
     fn = sum(1 for a, ok in zip(abstained, answerable) if not a and not ok)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision = tp / (tp + fp) if tp + fp else undefined
+    recall = tp / (tp + fn) if tp + fn else undefined
+    if precision is None or recall is None:
+        f1 = undefined
+    else:
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1, "true_positives": tp, "false_positives": fp,
             "false_negatives": fn}
+
+
+# --- the reader's figures (issue 14): short answers and the sentences of an answer
+
+# hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar, minus sign, small/full-width hyphen-minus
+_DASHES = re.compile(r"\s*[-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]\s*")
+
+
+def normalise_span(text: str) -> str:
+    """What exact match compares: NFKC, case-folded, every dash an ASCII hyphen with no space around it, runs of
+    whitespace one space, no surrounding whitespace and no trailing sentence punctuation (. , ; :)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_DASHES.sub("-", folded).split()).rstrip(".,;:").rstrip()
+
+
+def short_answer_exact(expected: str, given: str | None) -> bool:
+    """Exact match after `normalise_span`; no short answer is a miss."""
+    return given is not None and normalise_span(given) == normalise_span(expected)
+
+
+def short_answer_f1(expected: str, given: str | None) -> float:
+    """Token-overlap F1 (as SQuAD scores spans), tokens split at whitespace and hyphens of the normalised spans:
+    partial credit where exact match is all or nothing ("2 of 5" against "2")."""
+    if given is None:
+        return 0.0
+    want, got = _tokens(expected), _tokens(given)
+    common = sum((Counter(want) & Counter(got)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(got), common / len(want)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[\s-]+", normalise_span(text)) if t]
+
+
+def short_answer_verbatim(short_answer, texts: dict[str, str]) -> bool:
+    """The short answer's text is its document's text at its span, as every citation's quote must be."""
+    text = texts.get(short_answer.doc_id)
+    return (text is not None and 0 <= short_answer.start < short_answer.end <= len(text)
+            and text[short_answer.start : short_answer.end] == short_answer.text)
+
+
+def key_fact_in_first_sentence(answer, key_fact: str) -> bool:
+    """The first sentence of a given answer (its first `sentences` entry, what a reader sees first) holds the key
+    fact; an abstention or an answer without sentences does not."""
+    return not answer.abstained and bool(answer.sentences) and key_fact_found(answer.sentences[0].text, key_fact)
+
+
+def irrelevant_sentences(answer, spans: Sequence[Span], key_fact: str) -> int:
+    """Answer sentences that bring nothing expected: none of the citations the sentence carries overlaps an expected
+    quote's span (same document, at least one shared character) and its text does not contain the key fact."""
+    by_number = {c.n: c for c in answer.citations}
+    return sum(
+        1
+        for s in answer.sentences
+        if not any(citation_on_expected(by_number[n], spans) for n in s.citations if n in by_number)
+        and not key_fact_found(s.text, key_fact)
+    )
 
 
 def percentiles_ms(seconds: Sequence[float]) -> dict:

@@ -11,9 +11,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from citeqa.settings import PROJECT_ROOT
-
-REPORTS_DIR = PROJECT_ROOT / "eval" / "reports"
+# relative, so reports land under the working directory (./eval/reports in the repository), never in the
+# installed package
+REPORTS_DIR = Path("eval", "reports")
 
 
 # --- atomic files
@@ -82,46 +82,100 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
 # --- sections: (title, headers, rows, notes)
 
 
+# What each answer figure means; listed at the end of every question-set report's markdown.
+DEFINITIONS = (
+    "key fact in answer: the answer text contains the question's key fact (case-insensitive); over answerable "
+    "questions, an abstention counts as a miss.",
+    "key fact in first sentence: the first answer sentence (the first entry of `sentences`) contains the key fact; "
+    "over answerable questions, an abstention counts as a miss.",
+    "short-answer exact match: `short_answer.text` equals the expected short answer after normalising (NFKC, case, "
+    "whitespace, every unicode dash as '-', trailing . , ; :); over questions with an expected short answer, a null "
+    "short answer counts as a miss. Short-answer F1 gives token-overlap credit on the same questions.",
+    "short answers verbatim: `short_answer.text` is the document's text at its span; over answers that give one.",
+    "irrelevant sentences per answer: answer sentences none of whose citations overlaps an expected quote's span "
+    "(same document, a shared character) and whose text does not contain the key fact; mean over answerable "
+    "questions that were answered (not abstained). The share divides by all their sentences.",
+    "expected-document citation: some citation is in an expected document; over answerable questions.",
+    "citation precision: citations overlapping an expected quote's span / all citations of answerable questions.",
+    "citations verbatim: a citation's quote is the document's text at its span; over all citations (must be 1).",
+    "abstention precision / recall: positive = abstained, truth = not answerable; questions whose abstention is "
+    "acceptable (false premises: the correction or an abstention) are left out. Per category, '–' = undefined.",
+    "wrong refusals: answerable questions that abstained / answerable questions (false premises left out).",
+)
+
+
+def summary_parts(qs: dict) -> list[tuple[str, dict]]:
+    """(part, summary) to show side by side: all (when more than one part ran), dev, test."""
+    splits = qs.get("splits") or {}
+    parts = [(p, splits[p]) for p in ("dev", "test") if p in splits]
+    return parts if len(parts) == 1 else [("all", qs["summary"]), *parts]
+
+
 def question_set_tables(qs: dict) -> list[tuple[str, list[str], list[list], list[str]]]:
-    s = qs["summary"]
-    d, p, a, ab = s["retrieval"]["document"], s["retrieval"]["passage"], s["answer"], s["abstention"]
-    lat = s["latency_ms"]
-    metric_rows = [
-        [f"retrieval, document level ({d['queries']} questions)", d["recall@1"], d["recall@5"], d["recall@10"],
-         d["mrr@10"], d["ndcg@10"]],
-        [f"retrieval, passage level ({p['queries']} questions)", p["recall@1"], p["recall@5"], p["recall@10"],
-         p["mrr@10"], p["ndcg@10"]],
+    parts = summary_parts(qs)
+    s = parts[0][1]
+    columns = [f"{name} ({v['questions']})" for name, v in parts]
+    retrieval_rows = [
+        [f"{level}, {name} ({v['retrieval'][level]['queries']} questions)",
+         *[v["retrieval"][level][m] for m in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")]]
+        for level in ("document", "passage") for name, v in parts
     ]
+
+    def row(title: str, section: str, key: str) -> list:
+        return [title, *[v[section].get(key) for _, v in parts]]
+
     answer_rows = [
-        ["expected-document citation rate", a["expected_doc_citation_rate"]],
-        ["all expected documents cited", a["all_expected_docs_cited_rate"]],
-        ["key-fact rate", a["key_fact_rate"]],
-        ["citation precision (overlaps an expected quote)", a["citation_precision"]],
-        ["citations verbatim (quote == text[start:end])", a["citation_verbatim_rate"]],
-        ["citations checked", a["citations"]],
-        ["abstention precision", ab["precision"]],
-        ["abstention recall", ab["recall"]],
-        ["abstention F1", ab["f1"]],
-        ["answer latency p50 / p95 (ms)", fmt_ms(lat["answer"]["p50"], lat["answer"]["p95"])],
-    ]
-    category_rows = [
-        [c, v["questions"], v["abstained"], v["key_fact_rate"], v["expected_doc_citation_rate"], v["document_recall@5"]]
-        for c, v in s["by_category"].items()
+        ["answerable questions", *[v["answerable"] for _, v in parts]],
+        row("key fact in answer", "answer", "key_fact_rate"),
+        row("key fact in first sentence", "answer", "key_fact_first_sentence_rate"),
+        row("short-answer exact match", "answer", "short_answer_exact_match"),
+        row("short-answer F1", "answer", "short_answer_f1"),
+        row("questions with an expected short answer", "answer", "short_answer_questions"),
+        row("short answers given", "answer", "short_answers_given"),
+        row("short answers verbatim", "answer", "short_answer_verbatim_rate"),
+        row("irrelevant sentences per answer", "answer", "irrelevant_sentences_per_answer"),
+        row("irrelevant share of answer sentences", "answer", "irrelevant_sentence_share"),
+        row("expected-document citation rate", "answer", "expected_doc_citation_rate"),
+        row("all expected documents cited", "answer", "all_expected_docs_cited_rate"),
+        row("citation precision (overlaps an expected quote)", "answer", "citation_precision"),
+        row("citations verbatim (quote == text[start:end])", "answer", "citation_verbatim_rate"),
+        row("citations checked", "answer", "citations"),
+        row("abstention precision", "abstention", "precision"),
+        row("abstention recall", "abstention", "recall"),
+        row("abstention F1", "abstention", "f1"),
+        row("wrong refusals (answerable, abstained)", "answer", "wrong_refusal_rate"),
+        ["answer latency p50 / p95 (ms)",
+         *[fmt_ms(v["latency_ms"]["answer"]["p50"], v["latency_ms"]["answer"]["p95"]) for _, v in parts]],
     ]
     head = (f"{s['questions']} questions ({s['answerable']} answerable) from {qs.get('set', 'the question set')}; "
-            f"mode {s['retrieval_mode']}, chunks {s['chunk_size']}/{s['chunk_overlap']}")
-    notes = [head, (f"Passage level: {p['split_quotes']} expected quotes are cut by a chunk boundary and judged by the "
-                    f"chunk holding most of them; {p['unjudged_questions']} questions have no judged passage.")]
+            f"mode {s['retrieval_mode']}, chunks {s['chunk_size']}/{s['chunk_overlap']}. Parts of the fixed "
+            f"dev/test split (eval/split.py): tune on dev, judge on test.")
+    notes = [head] + [
+        (f"Passage level ({name}): {v['retrieval']['passage']['split_quotes']} expected quotes are cut by a chunk "
+         f"boundary and judged by the chunk holding most of them; {v['retrieval']['passage']['unjudged_questions']} "
+         "questions have no judged passage.") for name, v in parts[:1]
+    ]
+    category_headers = ["category", "questions", "abstained", "key fact", "key fact 1st", "short EM",
+                        "cites exp. doc", "doc R@5", "irrel./answer", "abst. P", "abst. R", "wrong refusals"]
+    category_keys = ("questions", "abstained", "key_fact_rate", "key_fact_first_sentence_rate",
+                     "short_answer_exact_match", "expected_doc_citation_rate", "document_recall@5",
+                     "irrelevant_sentences_per_answer", "abstention_precision", "abstention_recall",
+                     "wrong_refusal_rate")
+    category_tables = [
+        (f"Question set: by category ({name})", category_headers,
+         [[c, *[cat.get(k) for k in category_keys]] for c, cat in v["by_category"].items()], [])
+        for name, v in parts
+    ]
     return [
-        ("Question set: retrieval", ["", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10"], metric_rows, notes),
-        ("Question set: answers", ["metric", "value"], answer_rows, []),
-        ("Question set: by category", ["category", "questions", "abstained", "key fact", "cites exp. doc",
-                                       "doc R@5"], category_rows, []),
+        ("Question set: retrieval", ["", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10"], retrieval_rows, notes),
+        ("Question set: answers", ["metric", *columns], answer_rows,
+         ["What each figure means: the Definitions at the end of the markdown report."]),
+        *category_tables,
     ]
 
 
 def compare_table(cmp: dict) -> tuple[str, list[str], list[list], list[str]]:
-    from eval.runner import headline
+    from citeqa.eval.runner import headline
 
     rows, headers = [], None
     for entry in cmp["configurations"]:
@@ -192,7 +246,8 @@ def console_text(report: dict) -> str:
         parts.append(text_table(headers, rows))
     if "gate" in report:
         g = report["gate"]
-        parts.append("\ngate: " + ("pass" if not g["failures"] else "FAIL\n  " + "\n  ".join(g["failures"])))
+        on = f" ({g['split']} part)" if g.get("split") else ""
+        parts.append(f"\ngate{on}: " + ("pass" if not g["failures"] else "FAIL\n  " + "\n  ".join(g["failures"])))
     return "\n".join(parts)
 
 
@@ -207,9 +262,13 @@ def markdown(report: dict) -> str:
         lines += [md_table(headers, rows), ""]
     if "gate" in report:
         g = report["gate"]
-        lines += ["## Regression gate", "", "pass" if not g["failures"] else "FAIL: " + "; ".join(g["failures"]), ""]
+        on = f"On the {g['split']} part: " if g.get("split") else ""
+        lines += ["## Regression gate", "", on + ("pass" if not g["failures"] else "FAIL: " + "; ".join(g["failures"])),
+                  ""]
     if report.get("curves"):
         lines += ["## Recall@k", "", f"![recall@k per configuration]({report['name']}.png)", ""]
+    if "question_set" in report:
+        lines += ["## Definitions", "", *[f"- {d}" for d in DEFINITIONS], ""]
     return "\n".join(lines)
 
 
@@ -220,9 +279,11 @@ def curves(report: dict) -> dict[str, dict[str, dict[str, float]]]:
     """{panel title: {configuration: {k: recall}}} for every ranking in the report."""
     panels: dict[str, dict[str, dict[str, float]]] = {}
     if "question_set" in report:
-        s = report["question_set"]["summary"]
-        for level in ("document", "passage"):
-            panels.setdefault(f"question set: {level}s", {})[s["label"]] = s["retrieval"][level]["recall_curve"]
+        parts = summary_parts(report["question_set"])
+        for name, s in parts:
+            label = s["label"] if "splits" not in report["question_set"] else f"{name} {s['label']}"
+            for level in ("document", "passage"):
+                panels.setdefault(f"question set: {level}s", {})[label] = s["retrieval"][level]["recall_curve"]
     if "compare" in report:
         for entry in report["compare"]["configurations"]:
             for level in ("document", "passage"):

@@ -21,10 +21,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from citeqa.settings import Settings
-from eval.beir import read_jsonl
-from eval.bench_corpus import BenchDoc, prepare_index
-from eval.metrics import percentiles_ms, ratio, sentences_overlapping
-from index.embedder import Embedder
+from citeqa.eval.beir import read_jsonl
+from citeqa.eval.bench_corpus import BenchDoc, prepare_index
+from citeqa.eval.metrics import percentiles_ms, ratio, sentences_overlapping
+from citeqa.index.embedder import Embedder
 
 
 @dataclass
@@ -120,8 +120,8 @@ def run_scifact(
     progress: bool = True,
     log: Callable[[str], None] = lambda _: None,
 ) -> dict:
-    from index.retriever import Retriever
-    from service.engine import Engine
+    from citeqa.index.retriever import Retriever
+    from citeqa.service.engine import Engine
 
     directory = Path(directory)
     claims_path = directory / f"claims_{split}.jsonl"
@@ -137,7 +137,7 @@ def run_scifact(
     bench = prepare_index([a.doc for a in abstracts.values()], base, embedder, work_dir=work_dir, progress=progress)
     try:
         log(f"index {'reused' if bench.reused else 'built'}: {bench.chunks} chunks, {bench.sentences} sentences")
-        engine = Engine(bench.settings, Retriever.open(bench.settings, embedder))
+        engine = Engine(bench.settings, Retriever.open(bench.settings.index_config(), embedder))
         records, seconds = [], []
         for claim in tqdm(claims, desc=f"scifact {split}", unit="claim", disable=not progress):
             t0 = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import time
 from collections.abc import Callable
@@ -11,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from citeqa.settings import Settings
-from index import vector_store
-from index.bm25_store import BM25Store
-from index.chunker import chunk_document
-from index.cleaning import find_furniture, find_headings
-from index.documents import Document, load_corpus
-from index.embedder import Embedder
-from index.sentences import split_sentences
-from index.store import (
+from citeqa.index import vector_store
+from citeqa.index.bm25_store import BM25Store
+from citeqa.index.chunker import chunk_document
+from citeqa.index.cleaning import find_furniture, find_headings
+from citeqa.index.documents import Document, load_corpus
+from citeqa.index.embedder import TextEncoder
+from citeqa.index.params import ChunkingParams, IndexConfig
+from citeqa.index.sentences import split_sentences
+from citeqa.index.store import (
     DocumentRecord,
     IndexProblem,
     Manifest,
@@ -35,7 +36,9 @@ from index.store import (
     write_units,
     write_vectors,
 )
-from index.units import Chunk, Sentence
+from citeqa.index.units import Chunk, Sentence
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,34 +53,21 @@ class BuildReport:
     encode_seconds: float = 0.0
 
 
-def dense_params(settings: Settings) -> vector_store.DenseIndexParams:
-    return vector_store.DenseIndexParams(
-        kind=settings.dense_index,
-        hnsw_min_units=settings.hnsw_min_units,
-        ivf_min_units=settings.ivf_min_units,
-        hnsw_m=settings.hnsw_m,
-        hnsw_ef_search=settings.hnsw_ef_search,
-        ivf_nlist=settings.ivf_nlist,
-        ivf_nprobe=settings.ivf_nprobe,
-        pq_m=settings.pq_m,
-    )
-
-
 def units_code_version() -> str:
     """A digest of the code that cuts documents into units: editing it must invalidate reused units."""
-    from index import chunker, cleaning, sentences
+    from citeqa.index import chunker, cleaning, sentences, text
 
     digest = hashlib.sha256()
-    for module in (cleaning, chunker, sentences):
+    for module in (text, cleaning, chunker, sentences):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
 
-def chunk_settings(settings: Settings) -> dict[str, object]:
+def chunk_settings(chunking: ChunkingParams) -> dict[str, object]:
     """Settings and code that change what units exist; a change in any of them forces re-embedding."""
     return {
-        "chunk_size": settings.chunk_size,
-        "chunk_overlap": settings.chunk_overlap,
+        "chunk_size": chunking.chunk_size,
+        "chunk_overlap": chunking.chunk_overlap,
         "units_code": units_code_version(),
     }
 
@@ -98,31 +88,39 @@ class _DocUnits:
     sentence_vectors: np.ndarray | None = None
 
 
-def split_document(doc: Document, settings: Settings) -> _DocUnits:
+def split_document(doc: Document, chunking: ChunkingParams) -> _DocUnits:
     furniture = find_furniture(doc.text)
     headings = find_headings(doc.text)
-    chunks = chunk_document(doc, furniture, headings, settings.chunk_size, settings.chunk_overlap)
+    chunks = chunk_document(doc, furniture, headings, chunking.chunk_size, chunking.chunk_overlap)
     sentences = split_sentences(doc, furniture, headings, chunks)
     return _DocUnits(doc, [(s.start, s.end, s.kind) for s in furniture], chunks, sentences)
 
 
-def _reusable(index_dir: Path, settings: Settings, embedder: Embedder) -> tuple[Manifest, Path] | None:
+def _reusable(index_dir: Path, chunking: ChunkingParams, embedder: TextEncoder) -> tuple[Manifest, Path] | None:
     build = current_build(index_dir)
     if build is None:
         return None
     try:
         manifest = read_manifest(build)
-    except (IndexProblem, ValueError):
+    except (IndexProblem, ValueError) as exc:
+        log.info("full rebuild: the manifest of the previous build %s is unreadable (%s)", build.name, exc)
         return None
-    same_units = {k: manifest.settings.get(k) for k in chunk_settings(settings)} == chunk_settings(settings)
-    if manifest.model_identity != embedder.identity or manifest.dimension != embedder.dimension or not same_units:
-        return None
-    return manifest, build
+    wanted = chunk_settings(chunking)
+    stored = {k: manifest.settings.get(k) for k in wanted}
+    if manifest.model_identity != embedder.identity or manifest.dimension != embedder.dimension:
+        why = (f"the embedding model changed ({manifest.model_identity}, {manifest.dimension} dimensions -> "
+               f"{embedder.identity}, {embedder.dimension} dimensions)")
+    elif stored != wanted:
+        why = ", ".join(f"{k} changed ({stored[k]} -> {v})" for k, v in wanted.items() if stored[k] != v)
+    else:
+        return manifest, build
+    log.info("full rebuild: the previous build %s cannot be reused: %s", build.name, why)
+    return None
 
 
 def build_index(
-    settings: Settings,
-    embedder: Embedder,
+    config: IndexConfig,
+    embedder: TextEncoder,
     full: bool = False,
     progress: bool = False,
     fail_after_embedding: Callable[[], None] | None = None,
@@ -132,13 +130,13 @@ def build_index(
     `fail_after_embedding` is a test hook that raises midway, to show a failed build changes nothing.
     """
     started = time.perf_counter()
-    documents = load_corpus(settings.corpus_dir)
-    previous = None if full else _reusable(settings.index_dir, settings, embedder)
+    documents = load_corpus(config.corpus_dir)
+    previous = None if full else _reusable(config.index_dir, config.chunking, embedder)
     old_docs = {d.doc_id: d for d in previous[0].documents} if previous else {}
-    build_dir = new_build_dir(settings.index_dir)
+    build_dir = new_build_dir(config.index_dir)
     report = BuildReport(build_dir=build_dir)
     try:
-        units = [split_document(doc, settings) for doc in documents]
+        units = [split_document(doc, config.chunking) for doc in documents]
         if previous:
             old_chunks, old_sentences = read_units(previous[1])
             old_cv, old_sv = read_vectors(previous[1], "chunk"), read_vectors(previous[1], "sentence")
@@ -168,10 +166,10 @@ def build_index(
         if fail_after_embedding:
             fail_after_embedding()
 
-        manifest = _write_build(build_dir, units, settings, embedder)
+        manifest = _write_build(build_dir, units, config, embedder)
         manifest.build_seconds = round(time.perf_counter() - started, 3)
         write_manifest(build_dir, manifest)
-        publish(settings.index_dir, build_dir)
+        publish(config.index_dir, build_dir)
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
@@ -180,7 +178,7 @@ def build_index(
     return report
 
 
-def _write_build(build_dir: Path, units: list[_DocUnits], settings: Settings, embedder: Embedder) -> Manifest:
+def _write_build(build_dir: Path, units: list[_DocUnits], config: IndexConfig, embedder: TextEncoder) -> Manifest:
     chunks = [c for du in units for c in du.chunks]
     sentences = [s for du in units for s in du.sentences]
     dim = embedder.dimension
@@ -209,7 +207,7 @@ def _write_build(build_dir: Path, units: list[_DocUnits], settings: Settings, em
     write_units(build_dir, chunks, sentences)
     write_vectors(build_dir, "chunk", chunk_vectors)
     write_vectors(build_dir, "sentence", sentence_vectors)
-    params = dense_params(settings)
+    params = config.dense
     chunk_index = vector_store.build_dense_index(chunk_vectors, params)
     vector_store.save(chunk_index, build_dir / "chunks.faiss")
     vector_store.save(vector_store.build_dense_index(sentence_vectors, params), build_dir / "sentences.faiss")
@@ -221,9 +219,9 @@ def _write_build(build_dir: Path, units: list[_DocUnits], settings: Settings, em
         model=embedder.model_name,
         model_identity=embedder.identity,
         dimension=dim,
-        settings={**chunk_settings(settings), "dense_index_setting": settings.dense_index},
+        settings={**chunk_settings(config.chunking), "dense_index_setting": config.dense.kind},
         dense_index=vector_store.index_kind(chunk_index),
-        corpus_dir=str(settings.corpus_dir),
+        corpus_dir=str(config.corpus_dir),
         built_at=now_iso(),
         library_versions=library_versions(),
         documents=records,

@@ -6,9 +6,9 @@ import bisect
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from index.cleaning import Span, content_segments
-from index.documents import Document
-from index.units import Chunk
+from citeqa.index.cleaning import Span, content_segments
+from citeqa.index.documents import Document
+from citeqa.index.units import Chunk
 
 
 def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:

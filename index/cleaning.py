@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from citeqa.index.text import BULLET, LIST_MARKER, REFERENCE, YEAR
+
 _PHONE = r"(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}"
 
 FURNITURE_RULES: dict[str, re.Pattern[str]] = {
@@ -37,16 +39,15 @@ FURNITURE_RULES: dict[str, re.Pattern[str]] = {
     # Wikipedia-style reference lines ("^ abc Author (2001). ...") and bare source links
     "bibliography": re.compile(
         # (a DOI or PMID alone does not make a line a reference: abstracts and prose cite them too)
-        r"^\s*\^|^\s*(?:[•\-*]\s*)?(source|sources|retrieved from)\s*:\s*https?://|^\s*https?://\S+\s*$",
+        rf"^\s*\^|^\s*(?:{BULLET}\s*)?(source|sources|retrieved from)\s*:\s*https?://|^\s*https?://\S+\s*$",
         re.I,
     ),
 }
 
-_BULLET = re.compile(r"^\s*(?:[•\-*·▪◦]|\d{1,2}[.)])\s+")
 _SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\.?\s+\S")  # flush left; indented "1." is a step
-_TRAILING_REFERENCES = re.compile(r"(?:\[(?:\d+|[a-z ]+)\])+$", re.I)
-_INNER_SENTENCE_END = re.compile(r"[a-z0-9)\]][.!?](?:\[\d+\])*\s+[A-Z]")
-_YEAR_TITLE = re.compile(r"^\s*(1[89]|20)\d\d:\s+\S")
+_TRAILING_REFERENCES = re.compile(rf"(?:{REFERENCE})+$")
+_INNER_SENTENCE_END = re.compile(rf"[a-z0-9)\]][.!?](?:{REFERENCE})*\s+[A-Z]")
+_YEAR_TITLE = re.compile(rf"^\s*{YEAR}:\s+\S")
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def is_heading(line: str) -> bool:
     stripped = line.strip()
     if _YEAR_TITLE.match(stripped) and len(stripped) <= 240:
         return True  # "2003: Title of the trial." introduces the section about that trial
-    if not stripped or len(stripped) > 120 or _BULLET.match(line) and not _SECTION_NUMBER.match(line):
+    if not stripped or len(stripped) > 120 or LIST_MARKER.match(line) and not _SECTION_NUMBER.match(line):
         return False
     words = stripped.split()
     bare = _TRAILING_REFERENCES.sub("", stripped)  # "...in 1977.[8]" ends with a full stop

@@ -22,7 +22,7 @@ def model_identity(model: str) -> str:
 
 class TextEncoder(Protocol):
     """What the index and the service need of a model: `Embedder` here, or one in a child process
-    (service/embed_process.py)."""
+    (service/runtime/embed_process.py)."""
 
     model_name: str
     identity: str

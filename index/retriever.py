@@ -11,14 +11,13 @@ from typing import Generic, TypeVar
 import faiss
 import numpy as np
 
-from citeqa.settings import RetrievalMode, Settings
-from index import vector_store
-from index.bm25_store import BM25Store
-from index.builder import dense_params
-from index.documents import load_corpus
-from index.embedder import TextEncoder
-from index.fusion import reciprocal_rank_fusion
-from index.store import (
+from citeqa.index import vector_store
+from citeqa.index.bm25_store import BM25Store
+from citeqa.index.documents import load_corpus
+from citeqa.index.embedder import TextEncoder
+from citeqa.index.fusion import reciprocal_rank_fusion
+from citeqa.index.params import RETRIEVAL_MODES, IndexConfig, RetrievalMode
+from citeqa.index.store import (
     DocumentRecord,
     IndexMismatchError,
     IndexMissingError,
@@ -29,10 +28,9 @@ from index.store import (
     read_vectors,
     stale_documents,
 )
-from index.units import Chunk, Sentence
+from citeqa.index.units import Chunk, Sentence
 
 U = TypeVar("U", Chunk, Sentence)
-MODES = ("hybrid", "dense", "bm25")
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,8 @@ class UnitIndex(Generic[U]):
     ) -> list[Hit[U]]:
         """`timings`, when given, accumulates milliseconds spent in dense search, BM25 and fusion."""
         clock = _Clock(timings)
-        if mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        if mode not in RETRIEVAL_MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
         if not self.units:
             return []
         depth = max(k, candidate_k)
@@ -109,13 +107,13 @@ class _Clock:
 class Retriever:
     """Everything a question needs from the index, loaded once and shared read-only."""
 
-    def __init__(self, settings: Settings, embedder: TextEncoder, build_dir: Path, manifest: Manifest) -> None:
-        self.settings = settings
+    def __init__(self, config: IndexConfig, embedder: TextEncoder, build_dir: Path, manifest: Manifest) -> None:
+        self.config = config
         self.embedder = embedder
         self.build_dir = build_dir
         self.manifest = manifest
         chunks, sentences = read_units(build_dir)
-        params = dense_params(settings)
+        params = config.dense
         self.chunks = UnitIndex(
             chunks,
             np.asarray(read_vectors(build_dir, "chunk")),  # a plain view: slicing a memmap per question is slow
@@ -135,22 +133,22 @@ class Retriever:
             rows = sorted(range(s0, s1), key=lambda r: sentences[r].start)
             self._sentence_starts[record.doc_id] = ([sentences[r].start for r in rows], rows)
         self.documents: dict[str, DocumentRecord] = {d.doc_id: d for d in manifest.documents}
-        self.stale: list[str] = stale_documents(manifest, load_corpus(settings.corpus_dir))
+        self.stale: list[str] = stale_documents(manifest, load_corpus(config.corpus_dir))
 
     @classmethod
-    def open(cls, settings: Settings, embedder: TextEncoder) -> Retriever:
-        build = current_build(settings.index_dir)
+    def open(cls, config: IndexConfig, embedder: TextEncoder) -> Retriever:
+        build = current_build(config.index_dir)
         if build is None:
-            raise IndexMissingError(f"no index in {settings.index_dir}; run `citeqa index` to build it")
+            raise IndexMissingError(f"no index in {config.index_dir}; run `citeqa index` to build it")
         manifest = read_manifest(build)
         if manifest.model_identity != embedder.identity or manifest.dimension != embedder.dimension:
             raise IndexMismatchError(
-                f"the index in {settings.index_dir} was built with model {manifest.model_identity!r} "
+                f"the index in {config.index_dir} was built with model {manifest.model_identity!r} "
                 f"(dimension {manifest.dimension}) but the configured model is {embedder.identity!r} "
                 f"(dimension {embedder.dimension}); run `citeqa index --full` to rebuild it with the configured "
                 f"model, or set CITEQA_MODEL={manifest.model}"
             )
-        return cls(settings, embedder, build, manifest)
+        return cls(config, embedder, build, manifest)
 
     def embed(self, query: str) -> np.ndarray:
         return self.embedder.encode_one(query)
@@ -164,9 +162,9 @@ class Retriever:
         timings: dict[str, float] | None = None,
     ) -> list[Hit[Chunk]]:
         vector = self.embed(query) if query_vector is None else query_vector
+        params = self.config.retrieval
         return self.chunks.search(
-            query, vector, k or self.settings.top_k, mode or self.settings.retrieval_mode,
-            self.settings.candidate_k, self.settings.rrf_k, timings,
+            query, vector, k or params.top_k, mode or params.mode, params.candidate_k, params.rrf_k, timings
         )
 
     def search_sentences(
@@ -178,9 +176,9 @@ class Retriever:
         timings: dict[str, float] | None = None,
     ) -> list[Hit[Sentence]]:
         vector = self.embed(query) if query_vector is None else query_vector
+        params = self.config.retrieval
         return self.sentences.search(
-            query, vector, k, mode or self.settings.retrieval_mode, self.settings.candidate_k, self.settings.rrf_k,
-            timings,
+            query, vector, k, mode or params.mode, params.candidate_k, params.rrf_k, timings
         )
 
     def sentence_rows_within(self, doc_id: str, start: int, end: int) -> list[int]:
@@ -193,6 +191,17 @@ class Retriever:
                 out.append(rows[i])
             i += 1
         return out
+
+    def sentence_neighbours(self, row: int, before: int = 1, after: int = 1) -> tuple[list[int], list[int]]:
+        """Rows of the sentences just before and just after sentence `row` in its document, nearest first."""
+        unit = self.sentences.units[row]
+        starts, rows = self._sentence_starts.get(unit.doc_id, ([], []))
+        i = bisect.bisect_left(starts, unit.start)
+        while i < len(rows) and rows[i] != row:
+            i += 1
+        if i == len(rows):
+            return [], []
+        return rows[max(0, i - before) : i][::-1], rows[i + 1 : i + 1 + after]
 
     def title(self, doc_id: str) -> str:
         record = self.documents.get(doc_id)

@@ -13,16 +13,15 @@ from dataclasses import dataclass
 
 import pysbd
 
-from index.chunker import heading_at
-from index.cleaning import Line, Span, content_segments, is_heading, lines_of
-from index.documents import Document
-from index.units import Chunk, Sentence
+from citeqa.index.chunker import heading_at
+from citeqa.index.cleaning import Line, Span, content_segments, is_heading, lines_of
+from citeqa.index.documents import Document
+from citeqa.index.text import LIST_MARKER, REFERENCE
+from citeqa.index.units import Chunk, Sentence
 
-_LIST_MARKER = re.compile(r"^\s*(?:[•\-*·▪◦]|\d{1,2}[.)])\s+")
-_REFERENCE = r"\[(?:\d+|[a-z ]+needed)\]"
-_REFERENCE_MARKERS = re.compile(rf"(?:\s*{_REFERENCE})+", re.I)  # used with match(pos): anchored there
+_REFERENCE_MARKERS = re.compile(rf"(?:\s*{REFERENCE})+")  # used with match(pos): anchored there
 # "...in 1977.[8] It is..." : pysbd keeps this together; a reference marker after a full stop ends the sentence
-_BOUNDARY_AFTER_REFERENCE = re.compile(rf"[.!?][\"”’)]?(?:{_REFERENCE})+\s+(?=[A-Z“\"(])")
+_BOUNDARY_AFTER_REFERENCE = re.compile(rf"[.!?][\"”’)]?(?:{REFERENCE})+\s+(?=[A-Z“\"(])")
 SHORT_ITEM_WORDS = 12
 
 
@@ -47,7 +46,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 def split_line(text: str, line: Line, segmenter: pysbd.Segmenter) -> list[_Piece]:
     """Sentences of one line, with bullet or step markers left outside the span."""
-    marker = _LIST_MARKER.match(line.text)
+    marker = LIST_MARKER.match(line.text)
     body_start = line.start + (marker.end() if marker else 0)
     body = text[body_start : line.end]
     pieces: list[_Piece] = []
@@ -84,7 +83,7 @@ def _attach_reference_markers(text: str, pieces: list[_Piece]) -> list[_Piece]:
 
 def _is_short_item(line: Line) -> bool:
     """A bullet that names a thing ("• dizziness") rather than saying something in sentences."""
-    marker = _LIST_MARKER.match(line.text)
+    marker = LIST_MARKER.match(line.text)
     if not marker:
         return False
     item = line.text[marker.end() :].strip()
@@ -92,7 +91,7 @@ def _is_short_item(line: Line) -> bool:
 
 
 def _is_numbered(line: Line) -> bool:
-    marker = _LIST_MARKER.match(line.text)
+    marker = LIST_MARKER.match(line.text)
     return bool(marker) and marker.group(0).strip()[0].isdigit()
 
 
@@ -114,7 +113,7 @@ def split_segment(text: str, seg_start: int, seg_end: int, segmenter: pysbd.Segm
             j = i
             while j + 1 < len(lines) and _is_short_item(lines[j + 1]) and _same_list(line, lines[j + 1]):
                 j += 1
-            first = _LIST_MARKER.match(line.text)
+            first = LIST_MARKER.match(line.text)
             start = line.start + first.end()
             # join a lead-in sentence ending in ":" (or a heading just above) to the list it introduces
             if pieces and text[pieces[-1].end - 1] == ":":

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from index.documents import Document
-from index.units import Chunk, Sentence
+from citeqa.index.documents import Document
+from citeqa.index.units import Chunk, Sentence
 
 FORMAT_VERSION = 1
 CURRENT = "current"

@@ -1,26 +1,14 @@
-"""FAISS inner-product index over normalized vectors: exact, HNSW or IVF-PQ, chosen by setting or size."""
+"""FAISS inner-product index over normalized vectors: exact, HNSW, IVF-SQ8 or IVF-PQ, chosen by setting or size."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-
-@dataclass(frozen=True)
-class DenseIndexParams:
-    kind: str = "auto"  # auto | flat | hnsw | ivfsq | ivfpq
-    hnsw_min_units: int = 20_000
-    ivf_min_units: int = 2_000_000
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 128
-    ivf_nlist: int = 0
-    ivf_nprobe: int = 32
-    pq_m: int = 48
+from citeqa.index.params import DenseIndexParams
 
 
 def choose_kind(params: DenseIndexParams, n: int) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from citeqa.settings import RetrievalMode
-from index.retriever import Hit, Retriever
-from index.units import Chunk
-from service.models import Passage
+from citeqa.index.params import RetrievalMode
+from citeqa.index.retriever import Hit, Retriever
+from citeqa.index.units import Chunk
+from citeqa.service.models import Passage
 
 
 def to_passage(hit: Hit[Chunk], retriever: Retriever) -> Passage:
@@ -19,6 +19,11 @@ def to_passage(hit: Hit[Chunk], retriever: Retriever) -> Passage:
 
 
 def search_passages(
-    retriever: Retriever, query: str, k: int = 5, mode: RetrievalMode = "hybrid", query_vector: np.ndarray | None = None
+    retriever: Retriever,
+    query: str,
+    k: int | None = None,
+    mode: RetrievalMode | None = None,
+    query_vector: np.ndarray | None = None,
 ) -> list[Passage]:
+    """`k` and `mode` default to the retriever's configuration (CITEQA_TOP_K, CITEQA_RETRIEVAL_MODE)."""
     return [to_passage(h, retriever) for h in retriever.search(query, k=k, mode=mode, query_vector=query_vector)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.documents import CorpusError, read_verbatim
-from index.store import DocumentRecord, Manifest
+from citeqa.index.documents import CorpusError, read_verbatim
+from citeqa.index.store import DocumentRecord, Manifest
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ import hashlib
 
 import pytest
 
-from citeqa.settings import PROJECT_ROOT, Settings
-from index.builder import build_index
-from index.embedder import Embedder
+from citeqa.settings import Settings
+from citeqa.index.builder import build_index
+from citeqa.index.embedder import Embedder
+from tests.paths import ROOT
 
-CORPUS_DIR = PROJECT_ROOT / "corpus"
+CORPUS_DIR = ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +28,7 @@ def embedder() -> Embedder:
 def settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """Settings pointing at a fresh index of the shipped corpus in a temporary folder."""
     settings = Settings(corpus_dir=CORPUS_DIR, index_dir=tmp_path_factory.mktemp("index"))
-    build_index(settings, embedder)
+    build_index(settings.index_config(), embedder)
     return settings
 
 
@@ -58,7 +59,7 @@ class CitationAudit:
 def citation_audit(settings: Settings):
     audit = CitationAudit()
     yield audit
-    from index.store import current_build, read_manifest
+    from citeqa.index.store import current_build, read_manifest
 
     manifest = read_manifest(current_build(settings.index_dir))
     problems = audit.verify({d.doc_id: d.sha256 for d in manifest.documents})
@@ -70,10 +71,10 @@ def citation_audit(settings: Settings):
 @pytest.fixture(scope="session")
 def engine(settings: Settings, embedder: Embedder, citation_audit: CitationAudit):
     """The real engine; every answer it gives is recorded for the citation audit."""
-    from index.retriever import Retriever
-    from service.engine import Engine
+    from citeqa.index.retriever import Retriever
+    from citeqa.service.engine import Engine
 
-    engine = Engine(settings, Retriever.open(settings, embedder))
+    engine = Engine(settings, Retriever.open(settings.index_config(), embedder))
     original = engine.answer
 
     def audited_answer(*args, **kwargs):

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.settings import PROJECT_ROOT, Settings
+from citeqa.settings import Settings
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
-BENCHMARKS = Path(os.environ.get("CITEQA_BENCHMARKS", PROJECT_ROOT.parent / "shared" / "benchmarks"))
-WORK_DIR = Path(os.environ.get("CITEQA_EVAL_WORK_DIR", PROJECT_ROOT / "var" / "eval-bench"))
+BENCHMARKS = Path(os.environ.get("CITEQA_BENCHMARKS", ROOT.parent / "shared" / "benchmarks"))
+WORK_DIR = Path(os.environ.get("CITEQA_EVAL_WORK_DIR", ROOT / "var" / "eval-bench"))
 MARGIN = 0.02
 
 BEIR_MIN = {
@@ -46,7 +47,7 @@ def folder(name: str) -> Path:
 
 
 def test_beir_scifact(embedder):
-    from eval.beir import run_beir
+    from citeqa.eval.beir import run_beir
 
     result = run_beir(folder("scifact"), Settings(), embedder, work_dir=WORK_DIR, progress=False)
     assert (result["documents"], result["queries"], result["qrels"]) == (5183, 300, 339)
@@ -59,7 +60,7 @@ def test_beir_scifact(embedder):
 
 
 def test_scifact_original_dev(embedder):
-    from eval.scifact import run_scifact
+    from citeqa.eval.scifact import run_scifact
 
     result = run_scifact(folder("scifact-original"), Settings(), embedder, work_dir=WORK_DIR, progress=False)
     s = result["summary"]

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from citeqa.cli import app
 from citeqa.settings import Settings
-from eval import report as reporting
-from eval.beir import run_beir
-from eval.scifact import run_scifact
+from citeqa.eval import report as reporting
+from citeqa.eval.beir import run_beir
+from citeqa.eval.scifact import run_scifact
 
 DOCS = {
     "bee/1": ("Honeybee communication", (

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from citeqa.settings import Settings
-from eval.compare import overlap_for, run_compare
-from eval.report import write_report
-from eval.run import run
-from eval.runner import load_questions
+from citeqa.eval.compare import overlap_for, run_compare
+from citeqa.eval.report import write_report
+from citeqa.eval.run import run
+from citeqa.eval.runner import load_questions
 
 DOCS = {
     "lighthouses": "Lighthouses\n\nA lighthouse is a tower that emits light to guide ships at night. The Pharos of "
@@ -77,6 +77,7 @@ def test_compare_runs_every_chunk_size_and_mode(tiny, embedder, tmp_path, monkey
         assert s["answer"]["citation_verbatim_rate"] == 1.0
         assert s["retrieval"]["document"]["recall@5"] == 1.0  # three documents
         assert s["retrieval"]["passage"]["queries"] == 3
+        assert set(c["splits"]) == {"test"}  # the best is picked on dev when there is one (here: none)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("citeqa-compare-")] == []  # indexes removed
     paths = write_report({"name": "cmp", "created": "now", "command": "citeqa eval --compare", "compare": cmp},
                          tmp_path / "reports")
@@ -86,13 +87,13 @@ def test_compare_runs_every_chunk_size_and_mode(tiny, embedder, tmp_path, monkey
 
 
 def test_question_set_run_on_an_engine(tiny, embedder, tmp_path):
-    from index.builder import build_index
-    from index.retriever import Retriever
-    from service.engine import Engine
+    from citeqa.index.builder import build_index
+    from citeqa.index.retriever import Retriever
+    from citeqa.service.engine import Engine
 
     settings, questions = tiny
-    build_index(settings, embedder)
-    engine = Engine(settings, Retriever.open(settings, embedder))
+    build_index(settings.index_config(), embedder)
+    engine = Engine(settings, Retriever.open(settings.index_config(), embedder))
     report, paths = run(settings, set_file=questions, reports_dir=tmp_path / "r", progress=False,
                         echo=lambda _: None, engine=engine)
     qs = report["question_set"]
@@ -103,3 +104,12 @@ def test_question_set_run_on_an_engine(tiny, embedder, tmp_path):
     assert s["answer"]["expected_doc_citation_rate"] == 1.0
     assert "gate" not in report  # thresholds belong to the shipped question set only
     assert json.loads(paths["json"].read_text())["question_set"]["summary"]["questions"] == 4
+    # t1-t4 all hash into the test part: it is the only part, and --split dev finds nothing to run
+    assert {q["split"] for q in qs["questions"]} == {"test"} and set(qs["splits"]) == {"test"}
+    assert qs["splits"]["test"]["answer"] == s["answer"] and s["split"] == "test"
+    with pytest.raises(ValueError, match="no question in the dev part"):
+        run(settings, set_file=questions, split="dev", reports_dir=tmp_path / "r", progress=False,
+            echo=lambda _: None, engine=engine)
+    with pytest.raises(ValueError, match="unknown split"):
+        run(settings, set_file=questions, split="train", reports_dir=tmp_path / "r", progress=False,
+            echo=lambda _: None, engine=engine)

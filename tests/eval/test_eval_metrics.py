@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from eval.beir import load_beir, read_qrels
-from eval.bench_corpus import BenchDoc, safe_stem, toml_string, write_corpus
-from eval.metrics import (
+from citeqa.eval.beir import load_beir, read_qrels
+from citeqa.eval.bench_corpus import BenchDoc, safe_stem, toml_string, write_corpus
+from citeqa.eval.metrics import (
     Span,
     abstention_scores,
     citation_on_expected,
@@ -26,10 +26,10 @@ from eval.metrics import (
     retrieval_metrics,
     sentences_overlapping,
 )
-from eval.scifact import build_abstract, gold_sentences, score_claim, summarize
-from index.documents import load_corpus
-from index.units import Chunk
-from service.models import Answer, Citation
+from citeqa.eval.scifact import build_abstract, gold_sentences, score_claim, summarize
+from citeqa.index.documents import load_corpus
+from citeqa.index.units import Chunk
+from citeqa.service.models import Answer, Citation
 
 
 def passage(doc_id: str, chunk: int = 0) -> SimpleNamespace:

@@ -3,8 +3,8 @@ contains one of the question's expected quotes (offsets and texts must agree on 
 
 from __future__ import annotations
 
-from eval.metrics import expected_spans, relevant_chunk_ids
-from eval.runner import corpus_texts, load_questions
+from citeqa.eval.metrics import expected_spans, relevant_chunk_ids
+from citeqa.eval.runner import corpus_texts, load_questions
 
 
 def test_every_answerable_question_has_judged_passages_that_contain_its_quotes(engine):

@@ -18,7 +18,18 @@ CATEGORIES = {
     "multi-document",
     "conflicting-sources",
     "unanswerable",
+    # the way people ask (issue 14)
+    "lay",  # everyday words for the medical ones ("pee", "the shakes", "feel sick")
+    "typo",  # misspellings and chat spelling ("siezures", "how long do u")
+    "how-many",
+    "who",
+    "when",
+    "two-part",  # two questions in one
+    "false-premise",  # assumes something the corpus contradicts: the correction answers, abstaining is acceptable
+    "near-miss-unanswerable",  # names a drug or trial of the corpus, asks for what the corpus does not give
 }
+UNANSWERABLE_CATEGORIES = {"unanswerable", "near-miss-unanswerable"}
+HOW_PEOPLE_ASK = {"lay", "typo", "how-many", "who", "when", "two-part", "false-premise", "near-miss-unanswerable"}
 REQUIRED = {
     "id": str,
     "question": str,
@@ -28,6 +39,7 @@ REQUIRED = {
     "category": str,
     "answerable": bool,
 }
+OPTIONAL = {"short_answer": str, "abstention_acceptable": bool}
 MEDICAL_WORDS = (
     "baclofen", "dose", "drug", "medicine", "medication", "tablet", "pill",
     "tizanidine", "vaccine", "doctor", "pregnan", "spasm", "prescri",
@@ -36,6 +48,10 @@ MIN_TOTAL = 80
 MIN_PER_DOC = 10
 MIN_UNANSWERABLE = 15
 MIN_CONFLICTING = 3
+MIN_HOW_PEOPLE_ASK = 40
+MIN_PER_NEW_CATEGORY = 5
+MIN_SHORT_ANSWERS = 40
+SHORT_ANSWER_MAX = 60  # a span that answers, not a sentence
 QUOTE_MIN, QUOTE_MAX = 20, 250
 
 
@@ -95,6 +111,10 @@ def test_required_fields_and_types(questions):
         assert q["question"].strip(), f"{q['id']}: empty question"
         assert all(isinstance(d, str) for d in q["expected_docs"]), q["id"]
         assert all(isinstance(s, str) for s in q["expected_quotes"]), q["id"]
+        for field, typ in OPTIONAL.items():
+            assert field not in q or isinstance(q[field], typ), f"{q['id']}: {field} should be {typ.__name__}"
+        unknown = set(q) - set(REQUIRED) - set(OPTIONAL)
+        assert not unknown, f"{q['id']}: unknown fields {unknown}"
 
 
 def test_category_allowed(questions):
@@ -109,7 +129,24 @@ def test_every_category_covered(questions):
 
 def test_answerable_iff_not_unanswerable_category(questions):
     for q in questions:
-        assert q["answerable"] == (q["category"] != "unanswerable"), q["id"]
+        assert q["answerable"] == (q["category"] not in UNANSWERABLE_CATEGORIES), q["id"]
+
+
+def test_short_answer_is_a_short_span_inside_an_expected_quote(questions):
+    for q in questions:
+        if "short_answer" not in q:
+            continue
+        short = q["short_answer"]
+        assert q["answerable"], f"{q['id']}: an unanswerable question has no short answer"
+        assert short == short.strip() and 0 < len(short) <= SHORT_ANSWER_MAX, f"{q['id']}: short answer {short!r}"
+        assert any(short in quote for quote in q["expected_quotes"]), (
+            f"{q['id']}: short answer {short!r} is not verbatim inside any expected quote"
+        )
+
+
+def test_abstention_is_acceptable_only_for_false_premises(questions):
+    for q in questions:
+        assert q.get("abstention_acceptable", False) == (q["category"] == "false-premise"), q["id"]
 
 
 def test_answerable_docs_exist(questions, corpus):
@@ -177,6 +214,18 @@ def test_counts(questions, corpus):
         assert per_doc[doc] >= MIN_PER_DOC, f"{doc}: only {per_doc[doc]} questions"
     conflicting = [q for q in questions if q["category"] == "conflicting-sources"]
     assert len(conflicting) >= MIN_CONFLICTING
+    asked = Counter(q["category"] for q in questions if q["category"] in HOW_PEOPLE_ASK)
+    assert sum(asked.values()) >= MIN_HOW_PEOPLE_ASK
+    assert min(asked[c] for c in HOW_PEOPLE_ASK) >= MIN_PER_NEW_CATEGORY, asked
+    assert sum("short_answer" in q for q in questions) >= MIN_SHORT_ANSWERS
+
+
+def test_no_question_is_asked_twice(questions):
+    def words(text):
+        return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
+
+    seen = Counter(words(q["question"]) for q in questions)
+    assert not [w for w, n in seen.items() if n > 1], "the same question appears twice"
 
 
 def test_unanswerable_counts_and_on_topic_share(questions):

@@ -7,26 +7,28 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.settings import PROJECT_ROOT, Settings
-from index.builder import build_index
-from index.retriever import Retriever
-from index.store import (
+from citeqa.index.builder import build_index
+from citeqa.index.params import IndexConfig
+from citeqa.index.retriever import Retriever
+from citeqa.index.store import (
     IndexMismatchError,
     IndexMissingError,
     current_build,
     read_manifest,
 )
+from tests.paths import ROOT
 
 SMALL = ["what-is-baclofen.txt", "baclofen-encyclopedia.txt"]
 
 
 @pytest.fixture()
-def small_corpus(tmp_path: Path) -> Settings:
+def small_corpus(tmp_path: Path) -> IndexConfig:
+    """The index used as a library: a parameter object, no app-wide Settings."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name in SMALL:
-        shutil.copyfile(PROJECT_ROOT / "corpus" / name, corpus / name)
-    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+        shutil.copyfile(ROOT / "corpus" / name, corpus / name)
+    return IndexConfig(corpus_dir=corpus, index_dir=tmp_path / "index")
 
 
 def test_missing_index_names_the_fix(small_corpus, embedder):

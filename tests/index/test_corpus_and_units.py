@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.settings import PROJECT_ROOT
-from index.cleaning import find_furniture
-from index.documents import CorpusError, load_corpus
-from index.store import current_build, read_manifest, read_units
+from citeqa.index.cleaning import find_furniture
+from citeqa.index.documents import CorpusError, load_corpus
+from citeqa.index.store import current_build, read_manifest, read_units
+from tests.paths import ROOT
 
-SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
+SEEDS = ROOT.parent / "shared" / "seeds"
 SEED_IDS = {
     "000_244b9e6fb9f1ef89.txt": "baclofen-opiate-withdrawal",
     "001_a6c096621a3a8fb5.txt": "baclofen-addiction-treatment",
@@ -85,7 +85,7 @@ def test_corpus_is_the_seeds_byte_for_byte():
     if not SEEDS.is_dir():
         pytest.skip(f"seed folder {SEEDS} not present beside the checkout")
     for seed, doc_id in SEED_IDS.items():
-        assert (PROJECT_ROOT / "corpus" / f"{doc_id}.txt").read_bytes() == (SEEDS / seed).read_bytes()
+        assert (ROOT / "corpus" / f"{doc_id}.txt").read_bytes() == (SEEDS / seed).read_bytes()
 
 
 def test_loader_is_byte_exact_and_records_sha256(built):

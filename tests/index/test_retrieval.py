@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from index.fusion import reciprocal_rank_fusion
+from citeqa.index.fusion import reciprocal_rank_fusion
 
 QUESTIONS = [
     ("What is the half-life of baclofen?", "baclofen-encyclopedia"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.chunker import chunk_document
-from index.cleaning import find_furniture, find_headings
-from index.documents import Document
-from index.sentences import split_sentences
+from citeqa.index.chunker import chunk_document
+from citeqa.index.cleaning import find_furniture, find_headings
+from citeqa.index.documents import Document
+from citeqa.index.sentences import split_sentences
 
 TEXT = """Dosing Notes
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index import vector_store
-from index.vector_store import DenseIndexParams, build_dense_index, choose_kind, index_kind
+from citeqa.index import vector_store
+from citeqa.index.vector_store import DenseIndexParams, build_dense_index, choose_kind, index_kind
 
 
 def test_auto_picks_the_kind_by_size():

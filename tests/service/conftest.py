@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from citeqa.settings import PROJECT_ROOT, Settings
+from citeqa.settings import Settings
+from tests.paths import ROOT
 
 # Only a guard against a hung start-up, never a claim about speed: loading the model takes seconds.
 STARTUP_GIVE_UP_S = 600
@@ -35,7 +36,7 @@ class ServerProcess:
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "citeqa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, cwd=PROJECT_ROOT, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
 
     def log(self) -> str:

@@ -35,6 +35,7 @@ class LLMStub:
     def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.requests: list[dict] = []
+        self.headers: list[dict[str, str]] = []  # of each request, in the same order
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +43,7 @@ class LLMStub:
                 length = int(self.headers.get("Content-Length", 0))
                 request = json.loads(self.rfile.read(length))
                 stub.requests.append(request)
+                stub.headers.append({k.lower(): v for k, v in self.headers.items()})
                 reply = stub.replies.pop(0) if stub.replies else (lambda r: (500, b"no scripted reply", 0.0))
                 status, body, delay = reply(request)
                 time.sleep(delay)

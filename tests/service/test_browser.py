@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 
-from citeqa.settings import PROJECT_ROOT
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",

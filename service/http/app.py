@@ -1,0 +1,148 @@
+"""The HTTP service: JSON API, OpenAI-compatible chat endpoint, health/readiness, metrics and the web chat.
+
+`create_app()` builds the app; the Engine (model, index, corpus) is loaded once in the lifespan and kept on
+`app.state.engine`. Every CPU-bound call (embedding, retrieval, answering) runs in a worker thread so the event
+loop keeps serving /healthz and other requests meanwhile. The routes live in one router per concern
+(`routes/`) and stay thin: they validate, call the Engine, and shape the JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import swagger_ui_bundle
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from citeqa.settings import Settings
+from citeqa.index.documents import CorpusError
+from citeqa.index.store import IndexProblem
+from citeqa.service.engine import Engine
+from citeqa.service.http.routes import ask, documents, health, openai_compatible, search
+from citeqa.service.http.body_limit import BodySizeLimit
+from citeqa.service.http.errors import error_body
+from citeqa.service.http.metrics import expose_metrics
+from citeqa.service.http.security_headers import SecurityHeaders
+from citeqa.service.runtime.batching import MicroBatchEmbedder
+from citeqa.service.runtime.embed_process import EmbedderProcess, start_embedder_processes
+
+# Under the `citeqa` logger, which `citeqa serve` routes to uvicorn's console handler. Never log question text.
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def open_engine(settings: Settings) -> tuple[Engine, list[EmbedderProcess]]:
+    """The engine, with the model in child processes when configured; on failure nothing is left running."""
+    processes = start_embedder_processes(settings)
+    try:
+        return Engine.load(settings, processes[0] if processes else None), processes
+    except BaseException:
+        for process in processes:
+            process.close()
+        raise
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        batcher = None
+        processes: list[EmbedderProcess] = []
+        try:
+            engine, processes = await run_in_threadpool(open_engine, settings)
+        except IndexProblem as exc:  # serve anyway: /healthz works, the rest say how to fix it
+            app.state.problem = str(exc)
+        except CorpusError as exc:
+            app.state.problem = f"{exc}; then run `citeqa index`"
+        else:
+            # questions that arrive together are embedded in one model call
+            batcher = MicroBatchEmbedder(
+                processes or engine.retriever.embedder, settings.batch_wait_ms, settings.batch_max_size
+            )
+            engine.embed = batcher.embed
+            await run_in_threadpool(engine.warm_up)  # lazy loads now, not on the first question
+            app.state.batcher = batcher
+            app.state.engine = engine
+            app.state.problem = None
+        if processes:
+            log.info("citeqa: the embedding model runs in %d processes (pids %s)", len(processes),
+                     ", ".join(str(p.pid) for p in processes))
+        if app.state.problem:
+            log.warning("citeqa is serving but not ready: %s", app.state.problem)
+        elif engine.stale:
+            log.warning("citeqa: the index is stale (%s); run `citeqa index` to update it", "; ".join(engine.stale))
+        try:
+            yield
+        finally:
+            engine_in_use: Engine | None = app.state.engine
+            app.state.engine = app.state.batcher = None
+            if engine_in_use is not None:
+                engine_in_use.close()
+            if batcher is not None:
+                batcher.close()
+            for process in processes:
+                await run_in_threadpool(process.close)
+
+    app = FastAPI(
+        title="citeqa",
+        version="0.1.0",
+        summary="Citation-checked question answering: every answer sentence cites a verbatim span of the corpus.",
+        lifespan=lifespan,
+        docs_url=None,  # served below from local assets: the default loads Swagger UI from a CDN
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = app.state.batcher = None
+    app.state.problem = "the service is starting; try again shortly"
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(error_body(exc.status_code, exc.detail), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body(422, jsonable_encoder(exc.errors())), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        detail = f"internal error ({type(exc).__name__}); the server log has the details"
+        return JSONResponse(error_body(500, detail), status_code=500)
+
+    # Before the routes and exception handlers, so an oversized body is refused before anything reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, error_body=error_body)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: even a 413 carries the headers
+    expose_metrics(app)
+
+    for routes in (health, ask, search, documents, openai_compatible):
+        app.include_router(routes.router)
+
+    # ------------------------------------------------------------ API docs and the web chat
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="citeqa API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/", include_in_schema=False)
+    async def index_page() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+    return app

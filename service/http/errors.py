@@ -1,0 +1,44 @@
+"""The error shapes of the HTTP API: one body that both the web chat and OpenAI clients can read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+
+from citeqa.settings import Settings
+
+ERROR_TYPES = {500: "server_error", 503: "service_unavailable"}
+
+
+def error_body(status: int, detail: object) -> dict[str, Any]:
+    """FastAPI's `detail` (what the web chat reads) plus OpenAI's `error` object (what OpenAI clients read)."""
+    if isinstance(detail, list):
+        parts = []
+        for d in detail:
+            loc = ".".join(str(p) for p in d.get("loc", ()) if p != "body") if isinstance(d, dict) else ""
+            msg = d.get("msg", "") if isinstance(d, dict) else str(d)
+            parts.append(f"{loc}: {msg}" if loc else msg)
+        message = "; ".join(parts)
+    else:
+        message = str(detail)
+    kind = ERROR_TYPES.get(status, "invalid_request_error")
+    return {"detail": detail, "error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def question_error(message: str, loc: tuple[str, ...], value: object) -> RequestValidationError:
+    """A 422 in FastAPI's usual shape: {"detail": [{"loc", "msg", "type"}]}."""
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message, "input": value}])
+
+
+def check_question(text: str, settings: Settings, loc: tuple[str, ...] = ("body", "question")) -> str:
+    """The question stripped, or a 422 naming the field when it is blank or longer than the configured limit."""
+    name = loc[-1] if loc[-1] != "content" else "the question"
+    if not text.strip():
+        raise question_error(f"{name} must not be empty", loc, text)
+    if len(text) > settings.max_question_chars:
+        raise question_error(
+            f"{name} is {len(text)} characters long; the limit is {settings.max_question_chars} (CITEQA_MAX_QUESTION_CHARS)",
+            loc, text,
+        )
+    return text.strip()

@@ -1,0 +1,1 @@
+"""One APIRouter per concern; `service/http/app.py` includes them all."""

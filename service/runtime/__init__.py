@@ -1,0 +1,1 @@
+"""Where the embedding model runs while the service serves: child processes and the micro-batcher."""

@@ -1,0 +1,136 @@
+"""MicroBatchEmbedder with the real model: same vectors as a direct encode, and fewer encode calls."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from citeqa.service.runtime.batching import MicroBatchEmbedder
+
+QUESTIONS = [
+    "What is baclofen used for?",
+    "What is the usual starting dose of baclofen?",
+    "Can baclofen be stopped suddenly?",
+    "How long does baclofen withdrawal last?",
+    "Does baclofen help with alcohol use disorder?",
+    "What are the side effects of baclofen?",
+    "Is baclofen an opioid?",
+    "Was baclofen compared with clonidine for opiate withdrawal?",
+    "What happens in a baclofen overdose?",
+    "How does baclofen act on GABA-B receptors?",
+    "Who first made baclofen?",
+    "Can baclofen cause hallucinations when stopped?",
+]
+
+
+class CountingEmbedder:
+    """The real embedder, with a record of every encode call's batch size."""
+
+    def __init__(self, inner, fail_on: str | None = None, delay_s: float = 0.0) -> None:
+        self.inner = inner
+        self.delay_s = delay_s
+        self.dimension = inner.dimension
+        self.sizes: list[int] = []
+        self.fail_on = fail_on
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        with self._lock:
+            self.sizes.append(len(texts))
+        if self.fail_on is not None and self.fail_on in texts:
+            raise ValueError("model failure")
+        time.sleep(self.delay_s)
+        return self.inner.encode(texts)
+
+
+def call_concurrently(fn, texts: list[str]) -> list:
+    barrier = threading.Barrier(len(texts))
+    results: list = [None] * len(texts)
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = fn(texts[i])
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            results[i] = exc
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(texts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_concurrent_questions_get_direct_vectors_in_fewer_encode_calls(embedder):
+    counting = CountingEmbedder(embedder)
+    direct = embedder.encode(QUESTIONS)
+    with MicroBatchEmbedder(counting, wait_ms=50, max_batch=64) as batcher:
+        vectors = call_concurrently(batcher.embed, QUESTIONS)
+    for question, got, want in zip(QUESTIONS, vectors, direct):
+        assert isinstance(got, np.ndarray), got
+        assert got.shape == (embedder.dimension,) and got.dtype == np.float32
+        assert np.allclose(got, want, atol=1e-4), question
+    assert sum(counting.sizes) == len(QUESTIONS)
+    assert len(counting.sizes) < len(QUESTIONS), counting.sizes
+    assert max(counting.sizes) > 1
+    assert batcher.stats.batches == len(counting.sizes) and batcher.stats.calls == len(QUESTIONS)
+
+
+def test_window_gathers_all_arrivals_into_one_call(embedder):
+    counting = CountingEmbedder(embedder)
+    # Non-adaptive with a long window: the first question waits for the rest; the batch closes when full.
+    with MicroBatchEmbedder(counting, wait_ms=5000, max_batch=8, adaptive=False) as batcher:
+        vectors = call_concurrently(batcher.embed, QUESTIONS[:8])
+    assert counting.sizes == [8]
+    assert np.allclose(np.stack(vectors), embedder.encode(QUESTIONS[:8]), atol=1e-4)
+
+
+def test_max_batch_is_respected(embedder):
+    counting = CountingEmbedder(embedder)
+    with MicroBatchEmbedder(counting, wait_ms=20, max_batch=3, adaptive=False) as batcher:
+        vectors = call_concurrently(batcher.embed, QUESTIONS)
+    assert all(isinstance(v, np.ndarray) for v in vectors)
+    assert max(counting.sizes) <= 3 and sum(counting.sizes) == len(QUESTIONS)
+
+
+def test_sequential_calls_are_encoded_one_by_one(embedder):
+    counting = CountingEmbedder(embedder)
+    with MicroBatchEmbedder(counting, wait_ms=3, max_batch=64) as batcher:
+        for q in QUESTIONS[:3]:
+            assert np.allclose(batcher.embed(q), embedder.encode_one(q), atol=1e-4)
+    assert counting.sizes == [1, 1, 1]
+
+
+def test_encode_error_reaches_every_caller_and_the_batcher_survives(embedder):
+    counting = CountingEmbedder(embedder, fail_on="boom")
+    with MicroBatchEmbedder(counting, wait_ms=5000, max_batch=2, adaptive=False) as batcher:
+        results = call_concurrently(batcher.embed, ["boom", QUESTIONS[0]])
+        assert all(isinstance(r, ValueError) for r in results), results
+        assert np.allclose(batcher.embed(QUESTIONS[1]), embedder.encode_one(QUESTIONS[1]), atol=1e-4)
+
+
+def test_batches_go_to_every_embedder_while_the_others_are_busy(embedder):
+    # Two slow embedders (two model processes in the server): while one encodes a batch the next batch forms
+    # and goes to the other, so both are used and every caller still gets its own vector.
+    first, second = CountingEmbedder(embedder, delay_s=0.3), CountingEmbedder(embedder, delay_s=0.3)
+    with MicroBatchEmbedder([first, second], wait_ms=50, max_batch=4, adaptive=False) as batcher:
+        vectors = call_concurrently(batcher.embed, QUESTIONS)
+    assert np.allclose(np.stack(vectors), embedder.encode(QUESTIONS), atol=1e-4)
+    assert first.sizes and second.sizes, (first.sizes, second.sizes)
+    assert sum(first.sizes) + sum(second.sizes) == len(QUESTIONS)
+    assert max(first.sizes + second.sizes) <= 4
+    assert batcher.stats.calls == len(QUESTIONS)
+
+
+def test_close_stops_the_thread_and_refuses_new_questions(embedder):
+    batcher = MicroBatchEmbedder([embedder, embedder], wait_ms=1, max_batch=4)
+    batcher.embed(QUESTIONS[0])
+    batcher.close()
+    batcher.close()  # idempotent
+    assert not any(t.is_alive() for t in batcher._threads)
+    with pytest.raises(RuntimeError):
+        batcher.embed(QUESTIONS[1])
