@@ -118,6 +118,9 @@ def ask(
             for p in answer.related[:3]:
                 typer.echo(f"  - {p.title} [{p.doc_id} {p.start}:{p.end}]: {p.text[:160].replace(chr(10), ' ')}…")
         return
+    if answer.short_answer:  # the asked-for fact first, with the citation that holds it
+        typer.secho(f"{answer.short_answer.text} [{answer.short_answer.citation}]", bold=True)
+        typer.echo()
     typer.echo(answer.answer)
     if answer.mode != "extractive":
         typer.secho(f"(mode: {answer.mode}{'; ' + answer.reason if answer.reason else ''})", dim=True)

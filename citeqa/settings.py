@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     reader_asks_weight: float = _ANSWERING.reader_asks_weight
     reader_type_weight: float = _ANSWERING.reader_type_weight
     reader_min_focus: float = _ANSWERING.reader_min_focus
+    reader_span_checks: int = _ANSWERING.reader_span_checks
     reader_score_gap: float = _ANSWERING.reader_score_gap
     conflict_topic_similarity: float = _ANSWERING.conflict_topic_similarity
     conflict_min_shared_words: int = _ANSWERING.conflict_min_shared_words

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,7 +70,8 @@ def run(
         "settings": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap,
                      "retrieval_mode": settings.retrieval_mode, "answer_mode": settings.answer_mode,
                      "model": "/".join(Path(settings.model).parts[-2:]) if Path(settings.model).exists()
-                     else settings.model},
+                     else settings.model,
+                     "answering": asdict(settings.answering())},  # every number of answering, so runs compare
     }
     if run_set:
         questions = select(load_questions(set_file), split)[:limit]  # a slice up to None keeps them all

@@ -39,6 +39,18 @@ class CitationAudit:
     def record(self, answer) -> None:
         self.answers.append(answer if isinstance(answer, dict) else answer.model_dump())
 
+    def audited(self, engine):
+        """`engine`, with every answer it gives recorded for the audit."""
+        original = engine.answer
+
+        def audited_answer(*args, **kwargs):
+            answer = original(*args, **kwargs)
+            self.record(answer)
+            return answer
+
+        engine.answer = audited_answer
+        return engine
+
     def verify(self, manifest_docs: dict[str, str]) -> list[str]:
         texts, problems = {}, []
         for answer in self.answers:
@@ -74,13 +86,4 @@ def engine(settings: Settings, embedder: Embedder, citation_audit: CitationAudit
     from citeqa.index.retriever import Retriever
     from citeqa.service.engine import Engine
 
-    engine = Engine(settings, Retriever.open(settings.index_config(), embedder))
-    original = engine.answer
-
-    def audited_answer(*args, **kwargs):
-        answer = original(*args, **kwargs)
-        citation_audit.record(answer)
-        return answer
-
-    engine.answer = audited_answer  # type: ignore[method-assign]
-    return engine
+    return citation_audit.audited(Engine(settings, Retriever.open(settings.index_config(), embedder)))

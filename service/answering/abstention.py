@@ -53,6 +53,10 @@ class CorpusVocabulary:
         df = self.sentence_df.get(stem, 0)
         return math.log(1 + (self.n_sentences - df + 0.5) / (df + 0.5))
 
+    def is_specific(self, stem: str, share: float = 0.02) -> bool:
+        """Mentioned, but in at most `share` of the corpus's sentences."""
+        return 0 < self.sentence_df.get(stem, 0) <= share * self.n_sentences
+
     def knows(self, word: str, stemmer: Stemmer.Stemmer) -> bool:
         lowered = word.lower().replace("’", "'").removesuffix("'s")
         parts = [p for p in re.split(r"[-']", lowered) if p] or [lowered]

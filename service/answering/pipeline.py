@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from citeqa.service.answering.generative import generative_answer
 from citeqa.service.answering.llm import ChatBackend
 from citeqa.service.answering.params import AnsweringParams
 from citeqa.service.answering.question import QuestionAnalysis, QuestionPart, analyze
-from citeqa.service.answering.reader import SHAPED_TYPES, Reader, is_answer_sentence, with_reader_scores
+from citeqa.service.answering.reader import SHAPED_TYPES, Reader, with_reader_scores
 from citeqa.service.answering.short_answer import best_span, carries_type
 from citeqa.service.answering.spelling import CorrectedQuestion, SpellingCorrector
 from citeqa.service.models import Answer, AnswerSentence, Citation, Correction, Passage, ShortAnswer
@@ -97,13 +97,6 @@ def answer_question(
         chosen += conflict_counterparts(chosen, ranked, params, retriever)
         answer = extractive_answer(question, chosen, ctx)
     tick("reading")
-    if corrected.corrections:  # the answer says how it read the question
-        notice = "; ".join(c.notice() for c in corrected.corrections)
-        answer = answer.model_copy(update={
-            "answer": f"({notice[:1].upper()}{notice[1:]}.) {answer.answer}",
-            "asked": asked,
-            "corrections": [Correction(**asdict(c)) for c in corrected.corrections],
-        })
 
     if mode == "generative" and not answer.abstained:
         answer = generative_answer(question, passages, answer, ctx, max_sentences)
@@ -112,6 +105,13 @@ def answer_question(
     answer = check_answer(answer, ctx.sources, ctx.judge)
     if params.reader:
         answer = with_short_answer(answer, analysis, ctx)
+    if corrected.corrections:  # the answer says how it read the question
+        notice = "; ".join(c.notice() for c in corrected.corrections)
+        answer = answer.model_copy(update={
+            "answer": f"({notice[:1].upper()}{notice[1:]}.) {answer.answer}",
+            "asked": asked,
+            "corrections": [Correction(**asdict(c)) for c in corrected.corrections],
+        })
     if answer.abstained and not answer.related:
         answer = answer.model_copy(update={"related": related})
     tick("check")
@@ -128,16 +128,18 @@ def read_answer(
     related: list[Passage],
 ) -> Answer:
     """The reader's answer: for each part of the question, the sentences that answer it, or why none does."""
-    reader = Reader(ctx.retriever, ctx.stems, ctx.vocabulary.idf, ctx.params)
+    reader = Reader(ctx.retriever, ctx.stems, ctx.vocabulary.idf, ctx.vocabulary.is_specific, ctx.params)
     chosen: list[Evidence] = []
     missing: list[str] = []
     per_part = max(1, max_sentences // len(analysis.parts))
+    # the reader has already judged relevance and kept what is close to its best: selection only merges repeats
+    selection = replace(ctx.params, min_sentence_similarity=-1.0, relative_floor=ctx.params.reader_score_gap)
     for part in analysis.parts:
         choice = reader.choose(reader.read(ranked, part), part)
         if choice.abstain_reason:
             missing.append(choice.abstain_reason)
             continue
-        picked = select_evidence(with_reader_scores(choice.readings), ctx.retriever, per_part, ctx.params)
+        picked = select_evidence(with_reader_scores(choice.readings), ctx.retriever, per_part, selection)
         picked = [e for e in picked if all(e.sentence.sentence_id != c.sentence.sentence_id for c in chosen)]
         chosen += picked + value_neighbours(picked[:1], part, reader)
     if not chosen:
@@ -151,19 +153,16 @@ def read_answer(
 
 
 def value_neighbours(chosen: list[Evidence], part: QuestionPart, reader: Reader) -> list[Evidence]:
-    """The sentence right after the best one joins it when it carries the asked-for value the best one lacks
-    ("...Flannery's study of 12 patients." is named in one sentence, "nine men and three women" in the next)."""
+    """The sentence right after the best one joins it when it holds the asked-for value the best one lacks."""
     if not chosen or part.answer_type not in SHAPED_TYPES:
         return []
     first = chosen[0]
     if carries_type(first.sentence.text, part.answer_type):
         return []
-    _, after = reader.retriever.sentence_neighbours(first.row, before=0, after=1)
-    for row in after:
-        sentence = reader.retriever.sentences.units[row]
-        if is_answer_sentence(sentence) and carries_type(sentence.text, part.answer_type):
-            return [Evidence(sentence, row, first.cosine, first.score)]
-    return []
+    row = reader.value_neighbour(first.row, part)
+    if row is None:
+        return []
+    return [Evidence(reader.retriever.sentences.units[row], row, first.cosine, first.score)]
 
 
 def with_short_answer(answer: Answer, analysis: QuestionAnalysis, ctx: AnswerContext) -> Answer:

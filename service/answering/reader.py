@@ -20,16 +20,19 @@ from citeqa.index.units import Sentence
 from citeqa.service.answering.evidence import Evidence
 from citeqa.service.answering.params import AnsweringParams
 from citeqa.service.answering.question import AnswerType, QuestionPart
-from citeqa.service.answering.short_answer import carries_type
+from citeqa.service.answering.short_answer import best_span, carries_type
 
 # Answer types whose answer is a span of a particular shape: a sentence without one cannot answer.
 SHAPED_TYPES: frozenset[AnswerType] = frozenset(
     {"number", "amount", "date", "duration", "frequency", "person", "organisation", "named"}
 )
+# Those whose shape is reliable enough to refuse on: figures, dates and people. A named thing is often written
+# in lower case ("a drug such as ..."), so a missing capitalised name proves nothing.
+REFUSABLE_TYPES: frozenset[AnswerType] = frozenset({"number", "amount", "date", "duration", "frequency", "person"})
 # Types close enough that a sentence of one answers a question of the other ("When is it worst?" is answered by
 # "within 72 hours"; "Who ran the trial?" by a research group's name).
 TYPE_FAMILIES: dict[AnswerType, tuple[AnswerType, ...]] = {
-    "number": ("number", "amount"), "amount": ("amount", "number"),
+    "number": ("number", "amount"), "amount": ("amount",),  # a bare count is no dose
     "date": ("date", "duration"), "duration": ("duration", "date", "frequency"), "frequency": ("frequency", "duration"),
     "person": ("person", "organisation", "named"), "organisation": ("organisation", "person", "named"),
     "named": ("named", "organisation", "person"),
@@ -100,12 +103,21 @@ class Reader:
         retriever: Retriever,
         stems: Callable[[str], frozenset[str]],
         idf: Callable[[str], float],
+        is_specific: Callable[[str], bool],
         params: AnsweringParams,
     ) -> None:
+        """`is_specific(stem)`: the corpus mentions it rarely enough that checking every mention is meaningful
+        (a drug named in two paragraphs, not the subject of every article)."""
         self.retriever = retriever
         self.stems = stems
         self.idf = idf
+        self.is_specific = is_specific
         self.params = params
+
+    def specific_focus(self, part: QuestionPart) -> dict[str, float]:
+        """The rarely mentioned words of the main focus: only about these can the reader say "the corpus has
+        nothing on it"; a question about the corpus's general subject is never refused for its focus."""
+        return {s: w for s, w in self._weights(part.focus[:1]).items() if self.is_specific(s)}
 
     def context(self, row: int) -> str:
         """What a sentence is read with: its document's title, its heading, and the sentence before it when it
@@ -127,7 +139,7 @@ class Reader:
     def read(self, ranked: list[Evidence], part: QuestionPart) -> list[Reading]:
         """Every answer-worthy candidate, scored for this part of the question, best first."""
         p = self.params
-        main = self._weights(part.focus[:1])
+        main = self.specific_focus(part)
         focus = self._weights(part.focus)
         # "how long", "how many": the question's cue, which the answer type already stands for
         asks = self._weights(tuple(a for a in part.asks_for if not a.lower().startswith("how ")))
@@ -149,6 +161,25 @@ class Reader:
         readings.sort(key=lambda r: -r.score)
         return readings
 
+    def value_neighbour(self, row: int, part: QuestionPart) -> int | None:
+        """The sentence right after `row` when it carries the asked-for value ("...Flannery's study." is followed by
+        "The trial included nine men and three women"), else None."""
+        _, after = self.retriever.sentence_neighbours(row, before=0, after=1)
+        for next_row in after:
+            sentence = self.retriever.sentences.units[next_row]
+            if is_answer_sentence(sentence) and _fits(sentence.text, part):
+                return next_row
+        return None
+
+    def _answers(self, reading: Reading, part: QuestionPart) -> bool:
+        """The sentence, or the one right after it, holds a span that answers (a count of what was asked about,
+        a unit that measures what was asked), not just any figure."""
+        if part.answer_type == "person" and reading.asks < 0.5:
+            return False  # a name next to the focus is no answer to "who developed it?" unless it says so
+        if reading.typed and _fits(reading.evidence.sentence.text, part):
+            return True
+        return self.value_neighbour(reading.evidence.row, part) is not None
+
     def choose(self, readings: list[Reading], part: QuestionPart) -> ReaderChoice:
         """Keep the readings that answer; abstain, saying why, when none is about the focus or of the asked type."""
         p = self.params
@@ -158,8 +189,10 @@ class Reader:
         if not about:
             return ReaderChoice([], f"the corpus has no sentence about {describe(part.focus[:1])}")
         if part.answer_type in SHAPED_TYPES:
-            typed = [r for r in about if r.typed]
-            if not typed:
+            # the cheap shape test ranked them; the answer itself must fit the question (a count of what was
+            # asked about, a unit that measures what was asked), so the best few are checked for a real span
+            typed = [r for r in about[: p.reader_span_checks] if self._answers(r, part)]
+            if not typed and part.answer_type in REFUSABLE_TYPES and self.specific_focus(part):
                 return ReaderChoice(
                     [], f"the corpus mentions {describe(part.focus[:1])} but gives no {TYPE_WORDS[part.answer_type]} "
                     "for it"
@@ -167,6 +200,10 @@ class Reader:
             about = typed + [r for r in about if not r.typed]
         best = about[0].score
         return ReaderChoice([r for r in about if r.score >= best - p.reader_score_gap])
+
+
+def _fits(text: str, part: QuestionPart) -> bool:
+    return any(best_span(text, kind, part.focus, part.asks_for) is not None for kind in TYPE_FAMILIES[part.answer_type])
 
 
 def _share(weights: dict[str, float], stems: frozenset[str]) -> float:

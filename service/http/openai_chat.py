@@ -52,9 +52,11 @@ def message_text(message: ChatMessage) -> str:
     return ""
 
 def chat_content(answer: Answer) -> str:
-    """What a chat client shows: the answer with its [n] markers, or why there is none."""
+    """What a chat client shows: the short answer in bold with its [n] first, when there is one, then the answer
+    with its [n] markers; or why there is none."""
     if not answer.abstained:
-        return answer.answer
+        short = answer.short_answer
+        return f"**{short.text}** [{short.citation}]\n\n{answer.answer}" if short else answer.answer
     reason = (answer.reason or "").strip() or "The documents in the corpus do not answer this question."
     content = f"Not in the corpus: {reason}"
     if answer.answer.strip() and answer.answer.strip() not in content:

@@ -205,6 +205,30 @@
     return body;
   }
 
+  // The asked-for fact ("roughly 2–4 hours") above the answer sentences, with the citation that holds it.
+  function renderShortAnswer(answer, cmap) {
+    var short = answer.short_answer;
+    if (!short || typeof short.text !== "string" || !short.text) return null;
+    var p = el("p", "short-answer");
+    p.appendChild(el("span", "visually-hidden", "Short answer: "));
+    p.appendChild(el("strong", "short-answer-text", short.text));
+    if (typeof short.citation === "number") {
+      p.appendChild(document.createTextNode("\u00a0"));
+      p.appendChild(makeMarker(short.citation, cmap));
+    }
+    return p;
+  }
+
+  // How the question was read: "Reading 'baclofn' as 'baclofen'".
+  function renderCorrections(answer) {
+    var corrections = isArray(answer.corrections) ? answer.corrections : [];
+    if (!corrections.length) return null;
+    var text = corrections.map(function (c) {
+      return "'" + c.original + "' as '" + c.corrected + "'";
+    }).join("; ");
+    return el("p", "corrections", "Reading " + text);
+  }
+
   function renderConflicts(answer, cmap) {
     var conflicts = isArray(answer.conflicts) ? answer.conflicts : [];
     if (!conflicts.length) return null;
@@ -305,12 +329,16 @@
     var msg = el("div", "message assistant" + (answer.abstained ? " abstained" : ""));
     answers.set(msg, answer);
 
+    var corrections = renderCorrections(answer);
+    if (corrections) msg.appendChild(corrections);
     if (answer.abstained) {
       msg.appendChild(el("p", "message-heading", "Not in the corpus"));
       msg.appendChild(el("p", "abstain-reason",
         answer.reason || "The documents in this corpus do not answer this question."));
       if (isArray(answer.sentences) && answer.sentences.length) msg.appendChild(renderSentences(answer, cmap));
     } else {
+      var short = renderShortAnswer(answer, cmap);
+      if (short) msg.appendChild(short);
       msg.appendChild(renderSentences(answer, cmap));
     }
 
@@ -399,7 +427,7 @@
     if (button) button.classList.add("is-active");
   }
 
-  // span: {doc_id, title, publisher, start, end, quote, kicker}
+  // span: {doc_id, title, publisher, start, end, quote, kicker, inner}; inner: a ShortAnswer inside the span, or null
   function showSpan(span, trigger) {
     var token = ++panelToken;
     lastTrigger = trigger || null;
@@ -410,6 +438,8 @@
     els.title.textContent = span.title || span.doc_id;
     els.publisher.textContent = span.publisher || "";
     els.range.textContent = rangeText(span.start, span.end);
+    clear(els.legend);
+    els.legend.hidden = true;
     clear(els.text);
     els.text.appendChild(el("p", "source-loading", "Loading document…"));
     openPanel();
@@ -464,10 +494,27 @@
         "The highlighted text differs from the quote the answer cites."));
     }
 
+    var inner = innerRange(text, r, span.inner);
+    if (inner) {
+      els.legend.appendChild(document.createTextNode("Short answer "));
+      els.legend.appendChild(el("mark", "short-answer-mark", span.inner.text));
+      els.legend.appendChild(document.createTextNode(" is marked inside the quote."));
+      els.legend.hidden = false;
+    }
+
     var body = el("div", "source-body");
     body.appendChild(document.createTextNode(text.slice(0, r[0])));
-    var mark = el("mark", null, cited);
+    var mark = el("mark");
     mark.id = "highlight";
+    if (inner) {
+      mark.appendChild(document.createTextNode(text.slice(r[0], inner[0])));
+      var innerMark = el("mark", "short-answer-mark", text.slice(inner[0], inner[1]));
+      innerMark.id = "short-answer-highlight";
+      mark.appendChild(innerMark);
+      mark.appendChild(document.createTextNode(text.slice(inner[1], r[1])));
+    } else {
+      mark.textContent = cited;
+    }
     body.appendChild(mark);
     body.appendChild(document.createTextNode(text.slice(r[1])));
     els.text.appendChild(body);
@@ -476,6 +523,16 @@
     requestAnimationFrame(function () {
       mark.scrollIntoView({ block: "center" });
     });
+  }
+
+  // The UTF-16 range of the short answer in text when it lies inside the highlighted range and is the document's
+  // own text there; null otherwise (then only the quote is highlighted).
+  function innerRange(text, outer, short) {
+    if (!short || typeof short.start !== "number" || typeof short.end !== "number") return null;
+    if (short.start < 0 || short.end <= short.start || short.end > codePointLength(text)) return null;
+    var r = toUtf16Range(text, short.start, short.end);
+    if (r[0] < outer[0] || r[1] > outer[1]) return null;
+    return text.slice(r[0], r[1]) === short.text ? r : null;
   }
 
   function normalise(s) {
@@ -507,10 +564,12 @@
     var n = Number(button.dataset.n);
     var c = citationMap(answer).get(n);
     if (!c) return;
+    var short = answer.short_answer;
     showSpan({
       doc_id: c.doc_id, title: c.title, publisher: c.publisher,
       start: c.start, end: c.end, quote: c.quote,
-      kicker: "Source [" + n + "]", related: false
+      kicker: "Source [" + n + "]", related: false,
+      inner: short && short.citation === n && short.doc_id === c.doc_id ? short : null
     }, button);
   }
 
@@ -539,6 +598,7 @@
     els.title = document.getElementById("source-title");
     els.publisher = document.getElementById("source-publisher");
     els.range = document.getElementById("source-range");
+    els.legend = document.getElementById("source-legend");
     els.text = document.getElementById("source-text");
     els.close = document.getElementById("source-close");
 

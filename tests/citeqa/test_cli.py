@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import click
 from typer.testing import CliRunner
 
 from citeqa.cli import app
@@ -37,3 +38,21 @@ def test_ask_takes_the_answer_mode_from_the_environment(settings, citation_audit
     # generative from the environment; with no language model configured the answer says it fell back
     assert answer["mode"] == "extractive (generative fallback)" and "CITEQA_LLM_BASE_URL" in answer["reason"]
 
+
+
+def test_ask_prints_the_short_answer_first_in_bold(settings, citation_audit):
+    env = environment(settings, CITEQA_READER="true")
+    question = "What is the half-life of baclofen?"
+    as_json = CliRunner().invoke(app, ["ask", question, "--json"], env=env)
+    assert as_json.exit_code == 0, as_json.output
+    answer = json.loads(as_json.stdout)
+    citation_audit.record(answer)
+    short = answer["short_answer"]
+    assert short is not None, "the reader gave no short answer to a question the corpus answers"
+
+    result = CliRunner().invoke(app, ["ask", question], env=env, color=True)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == click.style(f"{short['text']} [{short['citation']}]", bold=True)
+    # then the answer, as without a short answer
+    assert lines[1:3] == ["", answer["answer"]]

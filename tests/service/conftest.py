@@ -28,11 +28,11 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, index_dir: Path, corpus_dir: Path, log_path: Path) -> None:
+    def __init__(self, index_dir: Path, corpus_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        env = dict(os.environ, CITEQA_INDEX_DIR=str(index_dir), CITEQA_CORPUS_DIR=str(corpus_dir))
+        env = dict(os.environ, CITEQA_INDEX_DIR=str(index_dir), CITEQA_CORPUS_DIR=str(corpus_dir), **(extra_env or {}))
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "citeqa.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -69,9 +69,9 @@ class ServerProcess:
         self._log.close()
 
 
-@pytest.fixture(scope="session")
-def server_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(settings.index_dir, settings.corpus_dir, tmp_path_factory.mktemp("server") / "server.log")
+def ready_server(settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """A `citeqa serve` over the session's index, yielded once /readyz says it is ready, stopped afterwards."""
+    proc = ServerProcess(settings.index_dir, settings.corpus_dir, log_dir / "server.log", extra_env)
     try:
         proc.wait_until_serving()
         ready = httpx.get(f"{proc.url}/readyz", timeout=30)
@@ -83,9 +83,26 @@ def server_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
+def server_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from ready_server(settings, tmp_path_factory.mktemp("server"))
+
+
+@pytest.fixture(scope="session")
 def server(server_process: ServerProcess) -> str:
     """Base URL of a ready `citeqa serve` over the session's index of the shipped corpus."""
     return server_process.url
+
+
+@pytest.fixture(scope="session")
+def reader_server_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    yield from ready_server(settings, tmp_path_factory.mktemp("server-reader"), {"CITEQA_READER": "true"})
+
+
+@pytest.fixture(scope="session")
+def reader_server(reader_server_process: ServerProcess) -> str:
+    """Base URL of a ready `citeqa serve` with the reader on (CITEQA_READER=true): answers carry a short answer
+    and the question's spelling corrections."""
+    return reader_server_process.url
 
 
 @pytest.fixture(scope="session")

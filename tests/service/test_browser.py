@@ -45,6 +45,7 @@ class Chat:
     """One page of the chat, recording dialogs, page errors and console errors."""
 
     def __init__(self, browser, server: str, width: int = 1280, height: int = 900) -> None:
+        self.width = width
         self.context = browser.new_context(viewport={"width": width, "height": height})
         self.page = self.context.new_page()
         self.page.set_default_timeout(WAIT_MS)
@@ -112,9 +113,75 @@ def test_answer_and_citation_highlight(chat, citation_audit):
         assert page.locator("#source-panel").is_visible()
         assert highlight.text_content() == citation["quote"]
         assert page.locator("#source-title").text_content() == citation["title"]
+        # only the citation that holds the short answer marks it inside the quote
+        holds_short = (answer["short_answer"] or {}).get("citation") == citation["n"]
+        assert page.locator("#highlight > #short-answer-highlight").count() == holds_short
+        assert page.locator("#source-legend").is_visible() == holds_short
         assert page.locator("#source-range").text_content() == f"characters {citation['start']}\u2013{citation['end']}"
         page.click("#source-close")
         page.locator("#source-panel").wait_for(state="hidden")
+
+
+@pytest.fixture(params=[1280, 375], ids=["wide", "phone"])
+def reader_chat(browser, reader_server, request):
+    """The chat against a server with the reader on, at a desktop and at a phone width."""
+    width = request.param
+    chat = Chat(browser, reader_server, width=width, height=900 if width > 600 else 812)
+    yield chat
+    chat.close()
+    assert not chat.errors, chat.errors
+
+
+def child_classes(locator) -> list[str]:
+    return locator.evaluate("node => Array.from(node.children).map(child => child.className)")
+
+
+def test_short_answer_first_and_marked_inside_its_quote(reader_chat, citation_audit):
+    answer, reply = reader_chat.ask("What is the half-life of baclofen?")
+    citation_audit.record(answer)
+    page = reader_chat.page
+    short = answer["short_answer"]
+    assert short is not None, "the reader gave no short answer to a question the corpus answers"
+    assert answer["corrections"] == []
+
+    # first in the message, above the sentences, in larger type than them
+    assert child_classes(reply)[:2] == ["short-answer", "answer-body"]
+    shown = reply.locator(".short-answer .short-answer-text")
+    assert shown.text_content() == short["text"] and shown.is_visible()
+    size = "node => parseFloat(getComputedStyle(node).fontSize)"
+    assert shown.evaluate(size) > reply.locator(".answer-text .sentence").first.evaluate(size)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"chat-short-answer-{reader_chat.width}.png"), full_page=False)
+
+    citation = {c["n"]: c for c in answer["citations"]}[short["citation"]]
+    reply.locator(".short-answer button.cite-marker").click()
+    inner = page.locator("#source-text mark#highlight > mark#short-answer-highlight")
+    inner.wait_for(state="visible")
+    assert inner.text_content() == short["text"]
+    highlight = page.locator("#source-text mark#highlight")
+    assert highlight.text_content() == citation["quote"]  # still the whole verbatim quote
+    before = highlight.evaluate("node => node.firstChild.textContent")
+    assert before == citation["quote"][: short["start"] - citation["start"]]
+    legend = page.locator("#source-legend")
+    assert legend.is_visible() and short["text"] in legend.text_content()
+    page.screenshot(path=str(ARTIFACTS / f"chat-short-answer-{reader_chat.width}-source.png"), full_page=False)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {reader_chat.width}px wide"
+
+
+def test_a_corrected_question_says_how_it_was_read(reader_chat, citation_audit):
+    question = "how long is the half-life of baclofn"
+    answer, reply = reader_chat.ask(question)
+    citation_audit.record(answer)
+    assert answer["corrections"], "the reader did not correct the misspelt word"
+    expected = "Reading " + "; ".join(f"'{c['original']}' as '{c['corrected']}'" for c in answer["corrections"])
+    assert all(question[c["start"] : c["end"]] == c["original"] for c in answer["corrections"])
+    notice = reply.locator("p.corrections")
+    assert notice.is_visible() and notice.text_content() == expected
+    assert child_classes(reply)[0] == "corrections"  # before the answer it qualifies
+    page = reader_chat.page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"chat-corrected-{reader_chat.width}.png"), full_page=False)
 
 
 def test_abstention_shows_related_passages(chat, citation_audit, settings):

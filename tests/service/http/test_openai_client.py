@@ -14,9 +14,18 @@ QUESTION = "What is the half-life of baclofen?"
 MARKER = re.compile(r"\[(\d+)\]")
 
 
+def openai_client(base_url: str) -> OpenAI:
+    return OpenAI(base_url=f"{base_url}/v1", api_key="x", timeout=300, max_retries=0)
+
+
 @pytest.fixture(scope="module")
 def client(server: str) -> OpenAI:
-    return OpenAI(base_url=f"{server}/v1", api_key="x", timeout=300, max_retries=0)
+    return openai_client(server)
+
+
+@pytest.fixture(scope="module")
+def reader_client(reader_server: str) -> OpenAI:
+    return openai_client(reader_server)
 
 
 def check_cited(content: str, citations: list[dict], settings: Settings) -> None:
@@ -29,6 +38,12 @@ def check_cited(content: str, citations: list[dict], settings: Settings) -> None
     for c in citations:
         text = (settings.corpus_dir / f"{c['doc_id']}.txt").read_bytes().decode("utf-8")
         assert text[c["start"] : c["end"]] == c["quote"]
+
+
+def expected_content(answer: dict) -> str:
+    """The checked answer, after the short answer in bold with the citation that holds it when there is one."""
+    short = answer["short_answer"]
+    return (f"**{short['text']}** [{short['citation']}]\n\n" if short else "") + answer["answer"]
 
 
 def test_models_list(client):
@@ -46,7 +61,7 @@ def test_chat_completion(client, citation_audit, settings):
     assert message.role == "assistant" and completion.choices[0].finish_reason == "stop"
     check_cited(message.content, extra["citations"], settings)
     # the message is the checked answer, markers included, and `citations` are that answer's
-    assert message.content == extra["citeqa"]["answer"] and extra["citations"] == extra["citeqa"]["citations"]
+    assert message.content == expected_content(extra["citeqa"]) and extra["citations"] == extra["citeqa"]["citations"]
     assert completion.usage.total_tokens > 0
 
 
@@ -65,7 +80,24 @@ def test_chat_completion_stream(client, citation_audit, settings):
     citations = final.model_extra["citations"]
     citation_audit.record(final.model_extra["citeqa"])
     check_cited(content, citations, settings)
-    assert content == final.model_extra["citeqa"]["answer"]
+    assert content == expected_content(final.model_extra["citeqa"])
+
+
+def test_the_short_answer_comes_first(reader_client, citation_audit, settings):
+    messages = [{"role": "user", "content": QUESTION}]
+    completion = reader_client.chat.completions.create(model="citeqa", messages=messages)
+    answer = completion.model_extra["citeqa"]
+    citation_audit.record(answer)
+    short = answer["short_answer"]
+    assert short is not None, "the reader gave no short answer to a question the corpus answers"
+    chunks = list(reader_client.chat.completions.create(model="citeqa", messages=messages, stream=True))
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks)
+    citation_audit.record(chunks[-1].model_extra["citeqa"])
+    assert chunks[-1].model_extra["citeqa"]["short_answer"] == short
+    for content in (completion.choices[0].message.content, streamed):
+        assert content.startswith(f"**{short['text']}** [{short['citation']}]\n"), content
+        assert content == expected_content(answer)
+        check_cited(content, answer["citations"], settings)
 
 
 def test_abstention_says_it_is_not_in_the_corpus(client, citation_audit):
