@@ -64,7 +64,7 @@ def answer_question(
     params, retriever = ctx.params, ctx.retriever
     corrected = ctx.speller.correct(question) if params.reader else CorrectedQuestion(question, ())
     asked = corrected.text  # what is searched and read; the answer keeps the question as written
-    analysis = analyze(asked)
+    analysis = analyze(asked) if params.reader else None
     tick("question_analysis")
     query_vector = ctx.embed(asked)
     tick("embed")
@@ -90,7 +90,7 @@ def answer_question(
             f"below the {params.min_sentence_similarity:.2f} bar).",
             related,
         )
-    elif params.reader:
+    elif analysis is not None:  # the reader is on
         answer = read_answer(question, analysis, ranked, ctx, max_sentences, related)
     else:
         chosen = select_evidence(ranked, retriever, max_sentences, params)
@@ -103,7 +103,7 @@ def answer_question(
         tick("generation")
 
     answer = check_answer(answer, ctx.sources, ctx.judge)
-    if params.reader:
+    if analysis is not None:
         answer = with_short_answer(answer, analysis, ctx)
     if corrected.corrections:  # the answer says how it read the question
         notice = "; ".join(c.notice() for c in corrected.corrections)

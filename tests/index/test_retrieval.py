@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from typer.testing import CliRunner
 
+from citeqa.cli import app
 from citeqa.index.fusion import reciprocal_rank_fusion
 
 QUESTIONS = [
@@ -56,11 +58,9 @@ def test_reciprocal_rank_fusion_rewards_agreement():
 
 
 def test_cli_search_json(settings):
-    env = {"CITEQA_INDEX_DIR": str(settings.index_dir), "CITEQA_CORPUS_DIR": str(settings.corpus_dir), "PATH": ""}
-    out = subprocess.run(
-        [sys.executable, "-m", "citeqa.cli", "search", "What is the half-life of baclofen?", "--json", "-k", "3"],
-        capture_output=True, text=True, env=env, check=True,
-    )
+    env = {"CITEQA_INDEX_DIR": str(settings.index_dir), "CITEQA_CORPUS_DIR": str(settings.corpus_dir)}
+    out = CliRunner().invoke(app, ["search", "What is the half-life of baclofen?", "--json", "-k", "3"], env=env)
+    assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["query"] == "What is the half-life of baclofen?"
     first = data["results"][0]

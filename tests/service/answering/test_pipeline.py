@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from typer.testing import CliRunner, Result
+
+from citeqa.cli import app
 
 ANSWERABLE = [
     ("What is the half-life of baclofen?", "baclofen-encyclopedia", "2–4 hours"),
@@ -108,14 +109,15 @@ def test_near_duplicate_facts_from_two_sources_merge_into_one_sentence(engine):
             assert engine.judge(s.text, answer.citations[n - 1].quote).ok
 
 
-def run_cli(settings, *args: str) -> subprocess.CompletedProcess:
-    env = {"CITEQA_INDEX_DIR": str(settings.index_dir), "CITEQA_CORPUS_DIR": str(settings.corpus_dir), "PATH": ""}
-    return subprocess.run([sys.executable, "-m", "citeqa.cli", "ask", *args], capture_output=True, text=True, env=env)
+def run_cli(settings, *args: str) -> Result:
+    """`citeqa ask` in this process (typer's runner), over the session's index."""
+    env = {"CITEQA_INDEX_DIR": str(settings.index_dir), "CITEQA_CORPUS_DIR": str(settings.corpus_dir)}
+    return CliRunner().invoke(app, ["ask", *args], env=env)
 
 
 def test_cli_ask_prints_the_answer_and_verbatim_citations(settings, citation_audit):
     out = run_cli(settings, "What is the half-life of baclofen?")
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.output
     assert "2–4 hours" in out.stdout and "[1] Baclofen" in out.stdout and "baclofen-encyclopedia" in out.stdout
     data = json.loads(run_cli(settings, "What is the half-life of baclofen?", "--json").stdout)
     citation_audit.record(data)
@@ -124,10 +126,10 @@ def test_cli_ask_prints_the_answer_and_verbatim_citations(settings, citation_aud
 
 def test_cli_ask_abstains_and_rejects_bad_input(settings):
     out = run_cli(settings, "Does baclofen interact with grapefruit juice?")
-    assert out.returncode == 0 and "Not in the corpus" in out.stdout and "not an answer" in out.stdout
-    assert run_cli(settings, "   ").returncode == 2
-    assert run_cli(settings, "x" * 5000).returncode == 2
-    assert run_cli(settings, "hi", "--mode", "poetic").returncode == 2
+    assert out.exit_code == 0 and "Not in the corpus" in out.stdout and "not an answer" in out.stdout
+    assert run_cli(settings, "   ").exit_code == 2
+    assert run_cli(settings, "x" * 5000).exit_code == 2
+    assert run_cli(settings, "hi", "--mode", "poetic").exit_code == 2
 
 
 def test_stem_cache_matches_fresh_stemming_from_many_threads():
