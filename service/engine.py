@@ -17,6 +17,7 @@ from citeqa.service.answering.pipeline import AnswerContext, answer_question
 from citeqa.service.answering.citations import SupportJudge
 from citeqa.service.answering.evidence import StemCache
 from citeqa.service.answering.llm import chat_backend
+from citeqa.service.answering.reader import SentenceJudgements
 from citeqa.service.answering.spelling import SpellingCorrector
 from citeqa.service.models import Answer, Passage
 from citeqa.service.search import search_passages
@@ -47,6 +48,7 @@ class Engine:
         # The support check embeds quotes and answer sentences, mostly corpus sentences that recur across
         # questions, so their vectors are kept. Questions never go through this cache.
         self._text_vector = lru_cache(maxsize=4096)(lambda text: self.embed(text))
+        self.judgements = SentenceJudgements()
         self.backend = chat_backend(settings)  # one client, so its connections are reused across questions
 
     @classmethod
@@ -84,7 +86,7 @@ class Engine:
     ) -> Answer:
         ctx = AnswerContext(
             self.params, self.retriever, self.sources, self.vocabulary, self.judge, self.embed, self.stems,
-            self.speller, self.backend,
+            self.speller, self.judgements, self.backend,
         )
         return answer_question(
             question,

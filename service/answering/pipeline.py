@@ -25,8 +25,14 @@ from citeqa.service.answering.generative import generative_answer
 from citeqa.service.answering.llm import ChatBackend
 from citeqa.service.answering.params import AnsweringParams
 from citeqa.service.answering.question import QuestionAnalysis, QuestionPart, analyze
-from citeqa.service.answering.reader import SHAPED_TYPES, Reader, with_reader_scores
-from citeqa.service.answering.short_answer import best_span, carries_type
+from citeqa.service.answering.reader import (
+    SHAPED_TYPES,
+    Reader,
+    SentenceJudgements,
+    answers_part,
+    with_reader_scores,
+)
+from citeqa.service.answering.short_answer import best_span
 from citeqa.service.answering.spelling import CorrectedQuestion, SpellingCorrector
 from citeqa.service.models import Answer, AnswerSentence, Citation, Correction, Passage, ShortAnswer
 from citeqa.service.search import to_passage
@@ -45,6 +51,7 @@ class AnswerContext:
     embed: Callable[[str], np.ndarray]
     stems: StemCache
     speller: SpellingCorrector
+    judgements: SentenceJudgements
     backend: ChatBackend | None  # the language model for generative mode, when one is configured
 
 
@@ -128,7 +135,9 @@ def read_answer(
     related: list[Passage],
 ) -> Answer:
     """The reader's answer: for each part of the question, the sentences that answer it, or why none does."""
-    reader = Reader(ctx.retriever, ctx.stems, ctx.vocabulary.idf, ctx.vocabulary.is_specific, ctx.params)
+    reader = Reader(
+        ctx.retriever, ctx.stems, ctx.vocabulary.idf, ctx.vocabulary.is_specific, ctx.judgements, ctx.params
+    )
     chosen: list[Evidence] = []
     missing: list[str] = []
     per_part = max(1, max_sentences // len(analysis.parts))
@@ -157,7 +166,7 @@ def value_neighbours(chosen: list[Evidence], part: QuestionPart, reader: Reader)
     if not chosen or part.answer_type not in SHAPED_TYPES:
         return []
     first = chosen[0]
-    if carries_type(first.sentence.text, part.answer_type):
+    if answers_part(first.sentence.text, part):
         return []
     row = reader.value_neighbour(first.row, part)
     if row is None:

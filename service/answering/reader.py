@@ -52,12 +52,11 @@ _REFERRING_START = re.compile(
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
-@lru_cache(maxsize=65_536)
-def _carries(text: str, answer_type: AnswerType) -> bool:
+def carries_family(text: str, answer_type: AnswerType) -> bool:
+    """The text holds a span of the asked type or of a close one (cheap: no check against the question)."""
     return any(carries_type(text, kind) for kind in TYPE_FAMILIES[answer_type])
 
 
-@lru_cache(maxsize=65_536)
 def is_answer_sentence(sentence: Sentence) -> bool:
     """False for what is not a statement: a heading or title-case line, a caption fragment, a bare lead-in."""
     text = REFERENCE_MARKER.sub("", sentence.text).strip()
@@ -73,10 +72,19 @@ def is_answer_sentence(sentence: Sentence) -> bool:
     long_words = [w for w in words if len(w) > 3]
     capitalised = sum(w[0].isupper() for w in long_words)
     if len(words) <= 12 and long_words and capitalised / len(long_words) >= 0.6 and not text.endswith((".", "?", "!")):
-        return False  # "Baclofen Withdrawal Symptoms and Timeline"
+        return False  # "Drug Withdrawal Symptoms and Timeline"
     if not text.endswith((".", "?", "!", ")", "”", '"')) and len(words) < 10 and text[:1].islower():
         return False  # an image caption ("close up of pills on white background")
     return True
+
+
+class SentenceJudgements:
+    """What the reader judges of a corpus sentence on its own, kept per engine: the same sentences come up for
+    many questions (bounded, least recently used out)."""
+
+    def __init__(self, maxsize: int = 65_536) -> None:
+        self.is_answer = lru_cache(maxsize=maxsize)(is_answer_sentence)
+        self.carries = lru_cache(maxsize=maxsize)(carries_family)
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ class Reader:
         stems: Callable[[str], frozenset[str]],
         idf: Callable[[str], float],
         is_specific: Callable[[str], bool],
+        judgements: SentenceJudgements,
         params: AnsweringParams,
     ) -> None:
         """`is_specific(stem)`: the corpus mentions it rarely enough that checking every mention is meaningful
@@ -112,6 +121,7 @@ class Reader:
         self.stems = stems
         self.idf = idf
         self.is_specific = is_specific
+        self.judgements = judgements
         self.params = params
 
     def specific_focus(self, part: QuestionPart) -> dict[str, float]:
@@ -146,10 +156,10 @@ class Reader:
         shaped = part.answer_type in SHAPED_TYPES
         readings = []
         for e in ranked:
-            if not is_answer_sentence(e.sentence):
+            if not self.judgements.is_answer(e.sentence):
                 continue
             around = self.stems(e.sentence.text) | self.stems(self.context(e.row))
-            typed = _carries(e.sentence.text, part.answer_type) if shaped else None
+            typed = self.judgements.carries(e.sentence.text, part.answer_type) if shaped else None
             asked = _share(asks, around)
             score = (
                 e.score
@@ -167,7 +177,7 @@ class Reader:
         _, after = self.retriever.sentence_neighbours(row, before=0, after=1)
         for next_row in after:
             sentence = self.retriever.sentences.units[next_row]
-            if is_answer_sentence(sentence) and _fits(sentence.text, part):
+            if self.judgements.is_answer(sentence) and answers_part(sentence.text, part):
                 return next_row
         return None
 
@@ -176,7 +186,7 @@ class Reader:
         a unit that measures what was asked), not just any figure."""
         if part.answer_type == "person" and reading.asks < 0.5:
             return False  # a name next to the focus is no answer to "who developed it?" unless it says so
-        if reading.typed and _fits(reading.evidence.sentence.text, part):
+        if reading.typed and answers_part(reading.evidence.sentence.text, part):
             return True
         return self.value_neighbour(reading.evidence.row, part) is not None
 
@@ -202,7 +212,8 @@ class Reader:
         return ReaderChoice([r for r in about if r.score >= best - p.reader_score_gap])
 
 
-def _fits(text: str, part: QuestionPart) -> bool:
+def answers_part(text: str, part: QuestionPart) -> bool:
+    """The text holds a span of the asked type (or a close one) that fits the question's focus and attribute."""
     return any(best_span(text, kind, part.focus, part.asks_for) is not None for kind in TYPE_FAMILIES[part.answer_type])
 
 
