@@ -111,6 +111,8 @@ def ask(
         typer.echo(answer.model_dump_json(indent=2))
         return
     if answer.abstained:
+        for c in answer.corrections:  # an answer says so itself; a refusal names them here
+            typer.secho(f"(reading '{c.original}' as '{c.corrected}')", dim=True)
         typer.secho("Not in the corpus.", bold=True, fg=typer.colors.YELLOW)
         typer.echo(answer.reason or "")
         if answer.related:
