@@ -50,7 +50,7 @@ class AnswerContext:
     judge: SupportJudge
     embed: Callable[[str], np.ndarray]
     stems: StemCache
-    speller: SpellingCorrector
+    speller: SpellingCorrector | None  # present when the reader is on
     judgements: SentenceJudgements
     backend: ChatBackend | None  # the language model for generative mode, when one is configured
 
@@ -69,7 +69,7 @@ def answer_question(
         lap = now
 
     params, retriever = ctx.params, ctx.retriever
-    corrected = ctx.speller.correct(question) if params.reader else CorrectedQuestion(question, ())
+    corrected = ctx.speller.correct(question) if ctx.speller is not None else CorrectedQuestion(question, ())
     asked = corrected.text  # what is searched and read; the answer keeps the question as written
     analysis = analyze(asked) if params.reader else None
     tick("question_analysis")

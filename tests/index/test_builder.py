@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -95,12 +96,14 @@ def test_an_index_built_with_another_model_is_refused(small_corpus, embedder):
     assert "model-768" in message and "citeqa index --full" in message and "dimension 768" in message
 
 
-def test_a_model_change_rebuilds_everything(small_corpus, embedder):
+def test_a_model_change_rebuilds_everything(small_corpus, embedder, caplog):
     build_index(small_corpus, embedder)
     build = current_build(small_corpus.index_dir)
     manifest = read_manifest(build)
     (build / "manifest.json").write_text(
         manifest.model_copy(update={"model_identity": "another-model"}).model_dump_json(), encoding="utf-8"
     )
-    report = build_index(small_corpus, embedder)
+    with caplog.at_level(logging.INFO, logger="citeqa.index.builder"):
+        report = build_index(small_corpus, embedder)
     assert sorted(report.embedded) == ["baclofen-encyclopedia", "what-is-baclofen"]
+    assert any("full rebuild" in r.getMessage() and "another-model" in r.getMessage() for r in caplog.records)
