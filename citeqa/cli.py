@@ -64,13 +64,15 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Retrieve the passages that best match QUERY."""
-    from citeqa.service.models import SearchResponse, SearchResult
+    from citeqa.service.models import SearchResponse, SearchResult, text_problem
     from citeqa.service.search import search_passages
 
     if mode not in (None, "hybrid", "dense", "bm25"):
         fail(f"unknown mode {mode!r}; use hybrid, dense or bm25", code=2)
     if not query.strip():
         fail("the query is empty", code=2)
+    if problem := text_problem(query):
+        fail(f"the query {problem}", code=2)
     settings = Settings()
     retriever = open_retriever(settings)
     passages = search_passages(retriever, query, k=k or settings.top_k, mode=mode or settings.retrieval_mode)
@@ -97,12 +99,15 @@ def ask(
 ) -> None:
     """Answer QUESTION from the corpus, every sentence cited and checked, or say it is not in the corpus."""
     from citeqa.service.engine import Engine
+    from citeqa.service.models import text_problem
 
     if mode not in (None, "extractive", "generative"):
         fail(f"unknown mode {mode!r}; use extractive or generative", code=2)
     settings = Settings()
     if not question.strip():
         fail("the question is empty", code=2)
+    if problem := text_problem(question):
+        fail(f"the question {problem}", code=2)
     if len(question) > settings.max_question_chars:
         fail(f"the question is longer than {settings.max_question_chars} characters; shorten it", code=2)
     retriever = open_retriever(settings)
@@ -168,15 +173,20 @@ def serve_log_config() -> dict:
 @app.command("eval")
 def eval_command(
     set_file: Annotated[str | None, typer.Option("--set", help="question set (JSONL); default eval/questions.jsonl")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="report name: writes eval/reports/NAME.json/.md/.png")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="report name: writes NAME.json/.md/.png in the --out folder")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="compare dense/bm25/hybrid over chunk sizes 400-1000")] = False,
     beir: Annotated[str | None, typer.Option("--beir", help="BEIR dataset folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)")] = None,
     scifact: Annotated[str | None, typer.Option("--scifact", help="SciFact folder in the original format (claims_dev.jsonl)")] = None,
     work_dir: Annotated[str | None, typer.Option("--work-dir", help="keep benchmark indexes here and reuse them")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="only the first N questions / claims")] = None,
     split: Annotated[str, typer.Option("--split", help="dev, test or all (each part reported beside the whole)")] = "all",
+    out: Annotated[str | None, typer.Option("--out", help="folder the reports go to (default ./eval/reports)")] = None,
+    compare_runs: Annotated[tuple[str, str] | None, typer.Option(
+        "--compare-runs", metavar="A B", help="compare two saved runs (report .json paths or names in the --out "
+        "folder) with a paired significance test per figure, over their questions of --split; runs nothing")] = None,
 ) -> None:
-    """Evaluate retrieval and answers on the question set, or on a BEIR / SciFact benchmark, and write a report."""
+    """Evaluate retrieval and answers on the question set, or on a BEIR / SciFact benchmark, and write a report;
+    or compare two saved runs (--compare-runs)."""
     from pathlib import Path
 
     from citeqa.eval.run import run
@@ -188,12 +198,28 @@ def eval_command(
             fail(f"{label} {folder} does not exist", code=2)
     if split not in ("all", "dev", "test"):
         fail(f"--split {split}: use dev, test or all", code=2)
+    if out and Path(out).exists() and not Path(out).is_dir():
+        fail(f"--out {out} is a file; name a folder (it is created when missing)", code=2)
+    if compare_runs:
+        from citeqa.eval.compare_runs import run_compare_runs
+
+        extra = [flag for flag, given in (("--set", set_file), ("--compare", compare), ("--beir", beir),
+                                          ("--scifact", scifact), ("--work-dir", work_dir), ("--limit", limit))
+                 if given]
+        if extra:
+            fail(f"--compare-runs compares saved reports and runs nothing; drop {', '.join(extra)}", code=2)
+        try:
+            run_compare_runs(*compare_runs, reports_dir=Path(out) if out else None, name=name, split=split,
+                             echo=typer.echo)
+        except ValueError as exc:
+            fail(str(exc), code=2)
+        return
     try:
         run(
             Settings(), set_file=Path(set_file) if set_file else None, name=name, compare=compare,
             beir=Path(beir) if beir else None, scifact=Path(scifact) if scifact else None,
-            work_dir=Path(work_dir) if work_dir else None, limit=limit, split=split, progress=sys.stderr.isatty(),
-            echo=typer.echo,
+            work_dir=Path(work_dir) if work_dir else None, limit=limit, split=split,
+            reports_dir=Path(out) if out else None, progress=sys.stderr.isatty(), echo=typer.echo,
         )
     except (IndexProblem, CorpusError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))

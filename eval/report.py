@@ -1,15 +1,20 @@
-"""Write an eval report: <name>.json (everything), <name>.md (summary tables), <name>.png (recall@k per
-configuration). Every file is written to a temporary file beside it and moved into place with os.replace, so a
-reader never sees half a report."""
+"""Write an eval report: <name>.json (everything), <name>.md (summary tables with bootstrap intervals, the failing
+questions), <name>.png (recall@k per configuration). Every file is written to a temporary file beside it and moved
+into place with os.replace, so a reader never sees half a report."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+from citeqa.eval.intervals import METHOD
+from citeqa.eval.runner import HEADLINE, failure, figure, headline
 
 # relative, so reports land under the working directory (./eval/reports in the repository), never in the
 # installed package
@@ -51,7 +56,25 @@ def atomic_write_text(path: Path, text: str) -> None:
 # --- tables
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """A figure with its bootstrap 95% interval, shown as "0.546 [0.45, 0.64]" (the figure alone without one)."""
+
+    value: float | None
+    interval: Sequence[float] | None = None
+
+
+def estimate(summary: dict, dotted: str) -> Estimate:
+    """The figure at `dotted` of a summary with its interval (runner.summarize stores them by the same key)."""
+    return Estimate(figure(summary, dotted), (summary.get("intervals") or {}).get(dotted))
+
+
 def fmt(value) -> str:
+    if isinstance(value, Estimate):
+        if value.value is None or value.interval is None:
+            return fmt(value.value)
+        low, high = value.interval
+        return f"{fmt(value.value)} [{low:.2f}, {high:.2f}]"
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -101,7 +124,37 @@ DEFINITIONS = (
     "abstention precision / recall: positive = abstained, truth = not answerable; questions whose abstention is "
     "acceptable (false premises: the correction or an abstention) are left out. Per category, '–' = undefined.",
     "wrong refusals: answerable questions that abstained / answerable questions (false premises left out).",
+    f"[low, high] after a figure: its 95% interval, a {METHOD}; a figure pooled over questions (citation "
+    "precision, abstention precision) is recomputed on each resample. Two figures whose intervals overlap may "
+    "still differ: compare two runs with `citeqa eval --compare-runs A B` (a paired test over the same questions).",
+    "failing question: an answerable question whose answer lacks the key fact, or that was refused (unless "
+    "abstaining is acceptable: a false premise), or an unanswerable question that was answered.",
 )
+
+# (row title, dotted key in a summary) of the answers table; runner.summarize holds an interval for every rate
+ANSWER_ROWS = (
+    ("answerable questions", "answerable"),
+    ("key fact in answer", "answer.key_fact_rate"),
+    ("key fact in first sentence", "answer.key_fact_first_sentence_rate"),
+    ("short-answer exact match", "answer.short_answer_exact_match"),
+    ("short-answer F1", "answer.short_answer_f1"),
+    ("questions with an expected short answer", "answer.short_answer_questions"),
+    ("short answers given", "answer.short_answers_given"),
+    ("short answers verbatim", "answer.short_answer_verbatim_rate"),
+    ("irrelevant sentences per answer", "answer.irrelevant_sentences_per_answer"),
+    ("irrelevant share of answer sentences", "answer.irrelevant_sentence_share"),
+    ("expected-document citation rate", "answer.expected_doc_citation_rate"),
+    ("all expected documents cited", "answer.all_expected_docs_cited_rate"),
+    ("citation precision (overlaps an expected quote)", "answer.citation_precision"),
+    ("citations verbatim (quote == text[start:end])", "answer.citation_verbatim_rate"),
+    ("citations checked", "answer.citations"),
+    ("abstention precision", "abstention.precision"),
+    ("abstention recall", "abstention.recall"),
+    ("abstention F1", "abstention.f1"),
+    ("wrong refusals (answerable, abstained)", "answer.wrong_refusal_rate"),
+)
+RETRIEVAL_COLUMNS = (("R@1", "recall@1"), ("R@5", "recall@5"), ("R@10", "recall@10"), ("MRR@10", "mrr@10"),
+                     ("nDCG@10", "ndcg@10"))
 
 
 def summary_parts(qs: dict) -> list[tuple[str, dict]]:
@@ -117,33 +170,11 @@ def question_set_tables(qs: dict) -> list[tuple[str, list[str], list[list], list
     columns = [f"{name} ({v['questions']})" for name, v in parts]
     retrieval_rows = [
         [f"{level}, {name} ({v['retrieval'][level]['queries']} questions)",
-         *[v["retrieval"][level][m] for m in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")]]
+         *[estimate(v, f"retrieval.{level}.{m}") for _, m in RETRIEVAL_COLUMNS]]
         for level in ("document", "passage") for name, v in parts
     ]
-
-    def row(title: str, section: str, key: str) -> list:
-        return [title, *[v[section].get(key) for _, v in parts]]
-
     answer_rows = [
-        ["answerable questions", *[v["answerable"] for _, v in parts]],
-        row("key fact in answer", "answer", "key_fact_rate"),
-        row("key fact in first sentence", "answer", "key_fact_first_sentence_rate"),
-        row("short-answer exact match", "answer", "short_answer_exact_match"),
-        row("short-answer F1", "answer", "short_answer_f1"),
-        row("questions with an expected short answer", "answer", "short_answer_questions"),
-        row("short answers given", "answer", "short_answers_given"),
-        row("short answers verbatim", "answer", "short_answer_verbatim_rate"),
-        row("irrelevant sentences per answer", "answer", "irrelevant_sentences_per_answer"),
-        row("irrelevant share of answer sentences", "answer", "irrelevant_sentence_share"),
-        row("expected-document citation rate", "answer", "expected_doc_citation_rate"),
-        row("all expected documents cited", "answer", "all_expected_docs_cited_rate"),
-        row("citation precision (overlaps an expected quote)", "answer", "citation_precision"),
-        row("citations verbatim (quote == text[start:end])", "answer", "citation_verbatim_rate"),
-        row("citations checked", "answer", "citations"),
-        row("abstention precision", "abstention", "precision"),
-        row("abstention recall", "abstention", "recall"),
-        row("abstention F1", "abstention", "f1"),
-        row("wrong refusals (answerable, abstained)", "answer", "wrong_refusal_rate"),
+        *[[title, *[estimate(v, key) for _, v in parts]] for title, key in ANSWER_ROWS],
         ["answer latency p50 / p95 (ms)",
          *[fmt_ms(v["latency_ms"]["answer"]["p50"], v["latency_ms"]["answer"]["p95"]) for _, v in parts]],
     ]
@@ -163,11 +194,11 @@ def question_set_tables(qs: dict) -> list[tuple[str, list[str], list[list], list
                      "wrong_refusal_rate")
     category_tables = [
         (f"Question set: by category ({name})", category_headers,
-         [[c, *[cat.get(k) for k in category_keys]] for c, cat in v["by_category"].items()], [])
+         [[c, *[estimate(cat, k) for k in category_keys]] for c, cat in v["by_category"].items()], [])
         for name, v in parts
     ]
     return [
-        ("Question set: retrieval", ["", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10"], retrieval_rows, notes),
+        ("Question set: retrieval", ["", *[c for c, _ in RETRIEVAL_COLUMNS]], retrieval_rows, notes),
         ("Question set: answers", ["metric", *columns], answer_rows,
          ["What each figure means: the Definitions at the end of the markdown report."]),
         *category_tables,
@@ -175,13 +206,12 @@ def question_set_tables(qs: dict) -> list[tuple[str, list[str], list[list], list
 
 
 def compare_table(cmp: dict) -> tuple[str, list[str], list[list], list[str]]:
-    from citeqa.eval.runner import headline
-
-    rows, headers = [], None
+    headers = ["configuration", *[column for column, _ in HEADLINE]]
+    rows = []
     for entry in cmp["configurations"]:
-        h = headline(entry["summary"])
-        headers = headers or ["configuration", *h]
-        rows.append([entry["label"], *h.values()])
+        values = headline(entry["summary"])
+        intervals = entry["summary"].get("intervals") or {}
+        rows.append([entry["label"], *[Estimate(values[column], intervals.get(key)) for column, key in HEADLINE]])
     notes = [
         ("Document level saturates at R@5 on a corpus of few documents; passage judgements depend on the chunk "
          "size (a longer chunk contains a quote more often), so compare answer figures across chunk sizes."),
@@ -189,11 +219,12 @@ def compare_table(cmp: dict) -> tuple[str, list[str], list[list], list[str]]:
     ]
     if cmp.get("command"):
         notes.insert(0, f"Command: `{cmp['command']}`")
-    return ("Configuration comparison", headers or ["configuration"], rows, notes)
+    return ("Configuration comparison", headers, rows, notes)
 
 
 def beir_table(b: dict) -> tuple[str, list[str], list[list], list[str]]:
-    rows = [[m, v["ndcg@10"], v["recall@10"], v["mrr@10"], v["recall@1"], v["recall@5"]] for m, v in b["modes"].items()]
+    rows = [[m, *[Estimate(v[k], (v.get("intervals") or {}).get(k))
+                  for k in ("ndcg@10", "recall@10", "mrr@10", "recall@1", "recall@5")]] for m, v in b["modes"].items()]
     idx = b["index"]
     notes = [
         (f"{b['path']}: {b['documents']} documents, {b['queries']} judged queries, {b['qrels']} judgements; "
@@ -207,22 +238,108 @@ def beir_table(b: dict) -> tuple[str, list[str], list[list], list[str]]:
 
 def scifact_table(sf: dict) -> tuple[str, list[str], list[list], list[str]]:
     s = sf["summary"]
+
+    def est(key: str) -> Estimate:
+        return estimate(s, key)
+
     rows = [
         ["claims with evidence", s["evidence_claims"]],
-        ["answered (not abstained)", s["evidence_answered_rate"]],
-        ["document hit rate (cites a gold evidence document)", s["document_hit_rate"]],
-        ["gold-sentence hit rate (cites a gold evidence sentence)", s["sentence_hit_rate"]],
-        ["sentence-level citation precision", s["sentence_citation_precision"]],
-        ["sentence-level citation recall", s["sentence_citation_recall"]],
-        ["citations verbatim", s["citation_verbatim_rate"]],
+        ["answered (not abstained)", est("evidence_answered_rate")],
+        ["document hit rate (cites a gold evidence document)", est("document_hit_rate")],
+        ["gold-sentence hit rate (cites a gold evidence sentence)", est("sentence_hit_rate")],
+        ["sentence-level citation precision", est("sentence_citation_precision")],
+        ["sentence-level citation recall", est("sentence_citation_recall")],
+        ["citations verbatim", est("citation_verbatim_rate")],
         ["NEI claims (no evidence)", s["nei_claims"]],
-        ["NEI abstention rate", s["nei_abstention_rate"]],
-        ["abstention rate on claims with evidence", s["evidence_abstention_rate"]],
+        ["NEI abstention rate", est("nei_abstention_rate")],
+        ["abstention rate on claims with evidence", est("evidence_abstention_rate")],
         ["answer latency p50 / p95 (ms)", fmt_ms(s["latency_ms"]["p50"], s["latency_ms"]["p95"])],
     ]
     notes = [(f"{sf['path']} ({sf['split']} split): each claim is given to Engine.answer over the {sf['documents']}-"
               f"abstract corpus; a citation is mapped to the abstract sentence(s) its span overlaps.")]
     return ("SciFact (original format, sentence evidence)", ["metric", "value"], rows, notes)
+
+
+# --- failing questions
+
+
+def judged(qs: dict) -> list[dict]:
+    """The per-question records that carry the judgements a failure is read from."""
+    return [r for r in qs.get("questions") or [] if {"answerable", "abstained", "split"} <= r.keys()]
+
+
+def failing(records: Sequence[dict]) -> list[tuple[dict, str]]:
+    """(record, why it fails) for every failing question, in the order asked."""
+    return [(r, why) for r in records if (why := failure(r)) is not None]
+
+
+def first_sentences(answer: str, n: int = 2, limit: int = 400) -> str:
+    """The answer's first `n` sentences: the text up to its n-th run of citation markers ("… [1] … [2][3]")."""
+    parts = re.split(r"(?<=\])\s+(?=[^\[\s])", " ".join(answer.split()))
+    text = " ".join(parts[:n]) + (" …" if len(parts) > n else "")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cited_docs(record: dict) -> list[str]:
+    return list(dict.fromkeys(c.rsplit(":", 1)[0] for c in record.get("cited", [])))
+
+
+def _quoted(text: str, limit: int = 240) -> str:
+    text = " ".join(text.split())
+    return "“" + (text if len(text) <= limit else text[: limit - 1].rstrip() + "…") + "”"
+
+
+def expected_text(record: dict) -> str:
+    if not record["answerable"]:
+        return "to abstain: the corpus does not answer this"
+    if "expected_key_fact" not in record:  # a report written before the expectations were recorded
+        return "the key fact (not recorded in this report; see the question set)"
+    docs = ", ".join(record["expected_docs"]) or "no document"
+    quotes = "; ".join(_quoted(q) for q in record["expected_quotes"])
+    fact = f"key fact {_quoted(record['expected_key_fact'])}"
+    if record.get("abstention_acceptable"):
+        fact += " (or an abstention: a false premise)"
+    return f"{fact} from {docs}" + (f", quote {quotes}" if quotes else "")
+
+
+def returned_text(record: dict) -> str:
+    if record["abstained"]:
+        return f"abstained: {_quoted(record.get('reason') or record['answer'])}"
+    docs = ", ".join(cited_docs(record)) or "nothing"
+    return f"{_quoted(first_sentences(record['answer']), limit=400)} citing {docs}"
+
+
+def failing_markdown(qs: dict) -> list[str]:
+    """The markdown section listing every failing question: what was expected and what came back."""
+    records = judged(qs)
+    fails = failing(records)
+    lines = ["## Failing questions", ""]
+    kinds = {}
+    for _, why in fails:
+        kinds[why] = kinds.get(why, 0) + 1
+    lines += [f"{len(fails)} of {len(records)} questions fail"
+              + (": " + ", ".join(f"{n} {why}" for why, n in kinds.items()) if kinds else "") + ".", ""]
+    for part in sorted({r["split"] for r, _ in fails}):  # dev, then test
+        part_fails = [(r, why) for r, why in fails if r["split"] == part]
+        in_part = sum(r["split"] == part for r in records)
+        lines += [f"### {part} part ({len(part_fails)} of {in_part})", ""]
+        for r, why in part_fails:
+            question = f": {' '.join(r['question'].split())}" if r.get("question") else ""
+            lines += [f"- **{r['id']}** ({r['category']}) {why}{question}",
+                      f"  - expected: {expected_text(r)}",
+                      f"  - came back: {returned_text(r)}"]
+        lines.append("")
+    return lines
+
+
+def failing_console(qs: dict) -> str:
+    records = judged(qs)
+    fails = failing(records)
+    by_kind: dict[str, list[str]] = {}
+    for r, why in fails:
+        by_kind.setdefault(why, []).append(r["id"])
+    return "\n".join([f"\n== Failing questions: {len(fails)} of {len(records)} (listed in the markdown report) ==",
+                      *[f"{why} ({len(ids)}): {', '.join(ids)}" for why, ids in by_kind.items()]])
 
 
 def sections(report: dict) -> list[tuple[str, list[str], list[list], list[str]]]:
@@ -244,6 +361,8 @@ def console_text(report: dict) -> str:
         parts.append(f"\n== {title} ==")
         parts += [n.replace("**", "") for n in notes]
         parts.append(text_table(headers, rows))
+    if "question_set" in report:
+        parts.append(failing_console(report["question_set"]))
     if "gate" in report:
         g = report["gate"]
         on = f" ({g['split']} part)" if g.get("split") else ""
@@ -265,6 +384,8 @@ def markdown(report: dict) -> str:
         on = f"On the {g['split']} part: " if g.get("split") else ""
         lines += ["## Regression gate", "", on + ("pass" if not g["failures"] else "FAIL: " + "; ".join(g["failures"])),
                   ""]
+    if "question_set" in report:
+        lines += failing_markdown(report["question_set"])
     if report.get("curves"):
         lines += ["## Recall@k", "", f"![recall@k per configuration]({report['name']}.png)", ""]
     if "question_set" in report:

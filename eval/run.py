@@ -11,6 +11,8 @@ from pathlib import Path
 
 from citeqa.settings import Settings
 from citeqa.eval import report as reporting
+from citeqa.eval.intervals import beir_intervals, scifact_intervals
+from citeqa.eval.metrics import RETRIEVAL_METRICS
 from citeqa.eval.runner import DEFAULT_SET, evaluate_engine, load_questions
 from citeqa.eval.split import SELECTIONS, select
 
@@ -50,6 +52,7 @@ def run(
 
     `split` picks the questions of one part of the fixed dev/test split (eval/split.py) or all of them, before
     `limit`; a run over all reports each part beside the whole. The gate checks the dev part of the shipped set.
+    `reports_dir` is where the report goes (default eval/reports under the working directory).
     `engine` / `embedder` let a caller that already holds them (tests) skip loading the model again.
     """
     from citeqa.index.embedder import Embedder
@@ -105,11 +108,14 @@ def run(
         from citeqa.eval.beir import run_beir
 
         report["beir"] = run_beir(Path(beir), settings, embedder, work_dir=work_dir, progress=progress, log=echo)
+        for mode_result in report["beir"]["modes"].values():
+            mode_result["intervals"] = beir_intervals(mode_result, RETRIEVAL_METRICS)
     if scifact:
         from citeqa.eval.scifact import run_scifact
 
         report["scifact"] = run_scifact(Path(scifact), settings, embedder, limit=limit, work_dir=work_dir,
                                         progress=progress, log=echo)
+        report["scifact"]["summary"]["intervals"] = scifact_intervals(report["scifact"]["claims"])
     echo(reporting.console_text(report))
     paths = reporting.write_report(report, reports_dir)
     echo("\nwrote " + ", ".join(str(p) for p in paths.values()))

@@ -35,6 +35,7 @@ from citeqa.eval.metrics import (
     short_answer_f1,
     short_answer_verbatim,
 )
+from citeqa.eval.intervals import category_intervals, question_intervals
 from citeqa.eval.split import PARTS, part_of
 
 # shipped inside the installed package, wherever that is (a wheel installs unzipped, so this is a file on disk)
@@ -158,9 +159,11 @@ def evaluate_engine(
 def answer_record(q: dict, answer, texts: dict[str, str], spans: list[Span]) -> dict:
     """What one answer to question `q` earned, as the JSON record of the question (`spans`: where its expected
     quotes are in `texts`); retrieval figures and latency are added by the caller."""
-    record = {"id": q["id"], "split": part_of(q["id"]), "category": q["category"], "answerable": q["answerable"],
-              "abstention_acceptable": bool(q.get("abstention_acceptable")), "abstained": answer.abstained,
-              "answer": answer.answer}
+    record = {"id": q["id"], "split": part_of(q["id"]), "category": q["category"], "question": q["question"],
+              "answerable": q["answerable"], "abstention_acceptable": bool(q.get("abstention_acceptable")),
+              "expected_docs": q["expected_docs"], "expected_quotes": q["expected_quotes"],
+              "expected_key_fact": q["key_fact"], "abstained": answer.abstained, "answer": answer.answer,
+              "reason": answer.reason}
     if q["answerable"]:
         cited = {c.doc_id for c in answer.citations}
         record.update(
@@ -187,6 +190,21 @@ def answer_record(q: dict, answer, texts: dict[str, str], spans: list[Span]) -> 
         cited=[f"{c.doc_id}:{c.start}-{c.end}" for c in answer.citations],
     )
     return record
+
+
+KEY_FACT_MISSING = "key fact missing"
+REFUSED = "refused though answerable"
+NOT_ABSTAINED = "should have abstained"
+
+
+def failure(record: dict) -> str | None:
+    """Why a question fails, or None when it passes: an answerable question fails when its answer lacks the key
+    fact or it was refused (unless abstaining is acceptable: a false premise); an unanswerable one when answered."""
+    if not record["answerable"]:
+        return None if record["abstained"] else NOT_ABSTAINED
+    if record["abstained"]:
+        return None if record["abstention_acceptable"] else REFUSED
+    return None if record["key_fact"] else KEY_FACT_MISSING
 
 
 @dataclass(frozen=True)
@@ -259,6 +277,7 @@ def summarize(records: list[dict], rankings: Rankings, base: dict) -> dict:
         "latency_ms": {"answer": percentiles_ms([rankings.answer_s[i] for i in ids if i in rankings.answer_s]),
                        "search": percentiles_ms([rankings.search_s[i] for i in ids if i in rankings.search_s])},
         "by_category": by_category(records),
+        "intervals": question_intervals(records),  # bootstrap 95% interval of every rate above, by dotted key
     }
 
 
@@ -283,30 +302,47 @@ def by_category(records: list[dict]) -> dict[str, dict]:
             "abstention_precision": abstention["precision"],
             "abstention_recall": abstention["recall"],
             "wrong_refusal_rate": mean(g.refusable, "abstained"),
+            "intervals": category_intervals(rows),
         }
     return out
 
+
+# (column, dotted key in a summary) of a comparison table
+HEADLINE = (
+    ("doc R@1", "retrieval.document.recall@1"), ("doc R@5", "retrieval.document.recall@5"),
+    ("doc MRR@10", "retrieval.document.mrr@10"), ("doc nDCG@10", "retrieval.document.ndcg@10"),
+    ("psg R@1", "retrieval.passage.recall@1"), ("psg R@5", "retrieval.passage.recall@5"),
+    ("psg R@10", "retrieval.passage.recall@10"), ("psg MRR@10", "retrieval.passage.mrr@10"),
+    ("psg nDCG@10", "retrieval.passage.ndcg@10"),
+    ("key fact", "answer.key_fact_rate"), ("key fact 1st", "answer.key_fact_first_sentence_rate"),
+    ("short EM", "answer.short_answer_exact_match"), ("cites exp. doc", "answer.expected_doc_citation_rate"),
+    ("cit. precision", "answer.citation_precision"), ("verbatim", "answer.citation_verbatim_rate"),
+    ("irrel./answer", "answer.irrelevant_sentences_per_answer"),
+    ("abst. P", "abstention.precision"), ("abst. R", "abstention.recall"), ("abst. F1", "abstention.f1"),
+    ("wrong refusals", "answer.wrong_refusal_rate"),
+    ("p50 ms", "latency_ms.answer.p50"), ("p95 ms", "latency_ms.answer.p95"),
+)
+
+
+def figure(summary: dict, dotted: str):
+    """The value at a dotted key of a summary; None when absent (a report written before the figure existed)."""
+    node = summary
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 def headline(summary: dict) -> dict[str, float | None]:
-    """The flat figures a comparison table shows."""
-    d, p, a, ab = (summary["retrieval"]["document"], summary["retrieval"]["passage"], summary["answer"],
-                   summary["abstention"])
-    return {
-        "doc R@1": d["recall@1"], "doc R@5": d["recall@5"], "doc MRR@10": d["mrr@10"], "doc nDCG@10": d["ndcg@10"],
-        "psg R@1": p["recall@1"], "psg R@5": p["recall@5"], "psg R@10": p["recall@10"], "psg MRR@10": p["mrr@10"],
-        "psg nDCG@10": p["ndcg@10"],
-        "key fact": a["key_fact_rate"], "key fact 1st": a.get("key_fact_first_sentence_rate"),
-        "short EM": a.get("short_answer_exact_match"), "cites exp. doc": a["expected_doc_citation_rate"],
-        "cit. precision": a["citation_precision"], "verbatim": a["citation_verbatim_rate"],
-        "irrel./answer": a.get("irrelevant_sentences_per_answer"),
-        "abst. P": ab["precision"], "abst. R": ab["recall"], "abst. F1": ab["f1"],
-        "wrong refusals": a.get("wrong_refusal_rate"),
-        "p50 ms": _ms(summary["latency_ms"]["answer"]["p50"]), "p95 ms": _ms(summary["latency_ms"]["answer"]["p95"]),
-    }
+    """The flat figures a comparison table shows (latency rounded to whole milliseconds)."""
+    return {column: _ms(figure(summary, key)) if key.startswith("latency_ms.") else figure(summary, key)
+            for column, key in HEADLINE}
 
 
 def _ms(value: float | None) -> int | None:
     return None if value is None else round(value)
 
 
-__all__ = ["DEFAULT_SET", "RETRIEVAL_METRICS", "answer_record", "evaluate_engine", "headline", "load_questions",
-           "summarize"]
+__all__ = ["DEFAULT_SET", "HEADLINE", "RETRIEVAL_METRICS", "answer_record", "evaluate_engine", "failure", "figure",
+           "headline", "load_questions", "summarize"]

@@ -2,17 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 from citeqa.settings import AnswerMode, RetrievalMode
+
+
+# Lone surrogates cannot be encoded as UTF-8 (the tokenizer and the JSON response both fail on them); control
+# characters other than tab, newline and carriage return are never part of a question.
+_UNENCODABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """What makes `text` unfit for the model, with where it is; None when it is fine. The one rule for every
+    piece of text a user sends (the API's request types below, the OpenAI chat messages, the CLI)."""
+    found = _UNENCODABLE.search(text)
+    if found is None:
+        return None
+    char, at = found.group(), found.start()
+    if "\ud800" <= char <= "\udfff":
+        return f"contains an unpaired surrogate (U+{ord(char):04X}) at character {at}; send valid UTF-8 text"
+    return (
+        f"contains the control character U+{ord(char):04X} at character {at}; "
+        "only tab, newline and carriage return are allowed"
+    )
+
+
+def _valid_text(text: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise PydanticCustomError("invalid_text", problem)  # no braces in it: nothing to format
+    return text
+
+
+def _valid_message_content(content: str | list[dict[str, Any]] | None) -> str | list[dict[str, Any]] | None:
+    """OpenAI's message content: a string, or a list of parts whose `text` entries are checked as text."""
+    if isinstance(content, str):
+        return _valid_text(content)
+    for i, part in enumerate(content or []):
+        problem = text_problem(part["text"]) if isinstance(part.get("text"), str) else None
+        if problem is not None:
+            raise PydanticCustomError("invalid_text", f"part {i} text {problem}")
+    return content
+
+
+UserText = Annotated[str, AfterValidator(_valid_text)]
+"""Text a user sent: refused at validation (422 naming the problem and where) when it cannot be encoded."""
+
+MessageContent = Annotated[str | list[dict[str, Any]] | None, AfterValidator(_valid_message_content)]
+"""The content of an OpenAI chat message, held to the same rule as `UserText`."""
 
 
 class AskRequest(BaseModel):
     """The body of POST /v1/ask; an option left out takes its value from the server's settings."""
 
-    question: str = Field(description="the question, in plain text")
+    question: UserText = Field(description="the question, in plain text")
     mode: AnswerMode | None = Field(default=None, description="extractive or generative (default: CITEQA_ANSWER_MODE)")
     max_sentences: int | None = Field(
         default=None, ge=1, le=10, description="most sentences in the answer (default: CITEQA_MAX_ANSWER_SENTENCES)"
@@ -22,7 +69,7 @@ class AskRequest(BaseModel):
 class SearchRequest(BaseModel):
     """The body of POST /v1/search; an option left out takes its value from the server's settings."""
 
-    query: str
+    query: UserText
     k: int | None = Field(default=None, ge=1, le=50, description="number of passages (default: CITEQA_TOP_K)")
     mode: RetrievalMode | None = Field(
         default=None, description="hybrid, dense or bm25 (default: CITEQA_RETRIEVAL_MODE)"

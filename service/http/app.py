@@ -13,12 +13,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,11 +26,12 @@ from citeqa.index.documents import CorpusError
 from citeqa.index.store import IndexProblem
 from citeqa.service.engine import Engine
 from citeqa.service.http.routes import ask, documents, health, openai_compatible, search
+from citeqa.service.http.api_docs import add_api_docs
 from citeqa.service.http.body_limit import BodySizeLimit
-from citeqa.service.http.errors import error_body
+from citeqa.service.http.errors import error_body, outage_response
 from citeqa.service.http.metrics import expose_metrics
 from citeqa.service.http.security_headers import SecurityHeaders
-from citeqa.service.runtime.batching import MicroBatchEmbedder
+from citeqa.service.runtime.batching import MicroBatchEmbedder, ModelUnavailable
 from citeqa.service.runtime.embed_process import EmbedderProcess, start_embedder_processes
 
 # Under the `citeqa` logger, which `citeqa serve` routes to uvicorn's console handler. Never log question text.
@@ -98,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Citation-checked question answering: every answer sentence cites a verbatim span of the corpus.",
         lifespan=lifespan,
-        docs_url=None,  # served below from local assets: the default loads Swagger UI from a CDN
+        docs_url=None,  # add_api_docs serves it from local assets: the default loads Swagger UI from a CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -112,6 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(error_body(422, jsonable_encoder(exc.errors())), status_code=422)
+
+    @app.exception_handler(ModelUnavailable)
+    async def model_unavailable(request: Request, exc: ModelUnavailable) -> JSONResponse:
+        return outage_response(exc)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -128,17 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # ------------------------------------------------------------ API docs and the web chat
 
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title="citeqa API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
-        )
-
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+    add_api_docs(app)
 
     @app.get("/", include_in_schema=False)
     async def index_page() -> FileResponse:

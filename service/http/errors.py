@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
+from citeqa.service.runtime.batching import ModelUnavailable
 from citeqa.settings import Settings
 
 ERROR_TYPES = {500: "server_error", 503: "service_unavailable"}
@@ -23,7 +25,24 @@ def error_body(status: int, detail: object) -> dict[str, Any]:
     else:
         message = str(detail)
     kind = ERROR_TYPES.get(status, "invalid_request_error")
-    return {"detail": detail, "error": {"message": message, "type": kind, "param": None, "code": None}}
+    return encodable({"detail": detail, "error": {"message": message, "type": kind, "param": None, "code": None}})
+
+
+def encodable(value: Any) -> Any:
+    """`value` with every string made valid UTF-8: an error that echoes a lone surrogate the client sent
+    must still be a response, so the surrogate is written out as `\\udXXX`."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {encodable(k): encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encodable(v) for v in value]
+    return value
+
+
+def outage_response(exc: ModelUnavailable) -> JSONResponse:
+    """503 with Retry-After: the model is being restarted, so the same request will succeed later."""
+    return JSONResponse(error_body(503, str(exc)), status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
 
 
 def question_error(message: str, loc: tuple[str, ...], value: object) -> RequestValidationError:

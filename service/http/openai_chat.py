@@ -13,7 +13,9 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 
 from citeqa.settings import AnswerMode
-from citeqa.service.models import Answer
+from citeqa.service.http.chat_reply import chat_reply, word_count
+from citeqa.service.http.errors import error_body
+from citeqa.service.models import Answer, MessageContent
 
 MODEL_ID = "citeqa"
 
@@ -22,7 +24,7 @@ class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: str
-    content: str | list[dict[str, Any]] | None = None
+    content: MessageContent = None
 
 
 class StreamOptions(BaseModel):
@@ -32,7 +34,7 @@ class StreamOptions(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    """OpenAI's chat-completions request; sampling parameters are accepted and ignored."""
+    """OpenAI's chat-completions request; each field says whether citeqa honours, ignores or refuses it."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -40,8 +42,64 @@ class ChatRequest(BaseModel):
     model: str | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(
+        default=None, ge=1,
+        description="most words in the reply, its source list included: whole sentences (with their sources) are "
+        "left out from the end until it fits, and finish_reason is 'length'",
+    )
+    max_completion_tokens: int | None = Field(default=None, ge=1, description="the same as max_tokens; wins over it")
+    stop: str | list[str] | None = Field(
+        default=None,
+        description="the reply ends before the first answer sentence that holds one of these strings (a sentence is "
+        "never cut in half, so none loses its citation); the source list is not searched",
+    )
+    n: int | None = Field(default=None, description="only 1: one answer per question")
+    temperature: float | None = Field(default=None, description="ignored: extractive answers are not sampled")
+    top_p: float | None = Field(default=None, description="ignored: extractive answers are not sampled")
+    response_format: dict[str, Any] | None = Field(default=None, description="only {\"type\": \"text\"}")
+    logprobs: bool | None = Field(default=None, description="not supported: only false")
+    top_logprobs: int | None = Field(default=None, description="not supported")
+    tools: list[Any] | None = Field(default=None, description="not supported: citeqa calls no tools")
+    tool_choice: str | dict[str, Any] | None = Field(default=None, description="not supported, except 'none'")
+    functions: list[Any] | None = Field(default=None, description="not supported (the older name of tools)")
+    function_call: str | dict[str, Any] | None = Field(default=None, description="not supported, except 'none'")
     mode: AnswerMode | None = Field(default=None, description="citeqa extension: extractive or generative")
     max_sentences: int | None = Field(default=None, ge=1, le=10, description="citeqa extension")
+
+    def word_limit(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+    def stop_sequences(self) -> list[str]:
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+
+
+def unsupported_field(body: ChatRequest) -> tuple[str, str] | None:
+    """(field, message) for the first field asking for a reply citeqa cannot give, or None."""
+    if body.n is not None and body.n != 1:
+        return "n", f"n={body.n} is not supported: citeqa gives one answer per question; send n=1 or leave n out"
+    for field in ("tools", "functions"):
+        if getattr(body, field):
+            return field, f"`{field}` is not supported: citeqa answers from its corpus and calls no tools; leave it out"
+    for field in ("tool_choice", "function_call"):
+        if getattr(body, field) not in (None, "none"):
+            return field, f"`{field}` is not supported: citeqa calls no tools; leave it out or send 'none'"
+    kind = (body.response_format or {}).get("type", "text")
+    if kind != "text":
+        return "response_format", (
+            f"response_format {kind!r} is not supported: the reply is text with [n] citation markers and a source "
+            "list (the structured answer is under `citeqa`); leave it out or send {\"type\": \"text\"}"
+        )
+    if body.logprobs or body.top_logprobs:
+        field = "logprobs" if body.logprobs else "top_logprobs"
+        return field, f"`{field}` is not supported: an extractive answer is quoted, not sampled; leave it out"
+    return None
+
+
+def unsupported_field_error(field: str, message: str) -> dict[str, Any]:
+    """The usual error body, naming the field as OpenAI does."""
+    body = error_body(400, message)
+    body["error"] |= {"param": field, "code": "unsupported_parameter"}
+    return body
 
 
 def message_text(message: ChatMessage) -> str:
@@ -50,21 +108,6 @@ def message_text(message: ChatMessage) -> str:
     if isinstance(message.content, list):
         return "\n".join(str(p.get("text", "")) for p in message.content if p.get("type") == "text")
     return ""
-
-def chat_content(answer: Answer) -> str:
-    """What a chat client shows: the short answer in bold with its [n] first, when there is one, then the answer
-    with its [n] markers; or why there is none."""
-    if not answer.abstained:
-        short = answer.short_answer
-        return f"**{short.text}** [{short.citation}]\n\n{answer.answer}" if short else answer.answer
-    reason = (answer.reason or "").strip() or "The documents in the corpus do not answer this question."
-    content = f"Not in the corpus: {reason}"
-    if answer.answer.strip() and answer.answer.strip() not in content:
-        content += f"\n\n{answer.answer.strip()}"
-    return content
-
-def word_count(text: str) -> int:
-    return len(text.split())
 
 def deltas(content: str) -> list[str]:
     """Word-sized pieces whose concatenation is exactly `content`."""
@@ -89,9 +132,10 @@ def last_user_message(body: ChatRequest) -> tuple[str, tuple[str, ...]] | None:
 class ChatCompletion:
     """An Answer in OpenAI's chat-completion shapes, whole or as server-sent chunks."""
 
-    def __init__(self, request: ChatRequest, answer: Answer) -> None:
+    def __init__(self, request: ChatRequest, answer: Answer, places: dict[int, str]) -> None:
         self.answer = answer
-        self.content = chat_content(answer)
+        reply = chat_reply(answer, places, request.word_limit(), request.stop_sequences())
+        self.content, self.finish_reason = reply.content, reply.finish_reason
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
         prompt = sum(word_count(message_text(m)) for m in request.messages)  # words, as a token estimate
@@ -106,7 +150,7 @@ class ChatCompletion:
         message = {"role": "assistant", "content": self.content}
         return {
             **self._head("chat.completion"),
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason, "logprobs": None}],
             "usage": self.usage,
             "citations": jsonable_encoder(self.answer.citations),
             "citeqa": jsonable_encoder(self.answer),
@@ -117,12 +161,13 @@ class ChatCompletion:
         return sse({**self._head("chat.completion.chunk"), "choices": [choice], **extra})
 
     async def stream(self) -> AsyncIterator[str]:
-        """Role first, then the content a word at a time, then `stop` with the citations, then [DONE]."""
+        """Role first, then the content a word at a time, then the finish reason with the citations, then [DONE]."""
         yield self._chunk({"role": "assistant", "content": ""})
         for piece in deltas(self.content):
             yield self._chunk({"content": piece})
         yield self._chunk(
-            {}, "stop", citations=jsonable_encoder(self.answer.citations), citeqa=jsonable_encoder(self.answer)
+            {}, self.finish_reason,
+            citations=jsonable_encoder(self.answer.citations), citeqa=jsonable_encoder(self.answer),
         )
         if self.include_usage:
             yield sse({**self._head("chat.completion.chunk"), "choices": [], "usage": self.usage})

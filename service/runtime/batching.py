@@ -12,23 +12,57 @@ is being encoded are always taken together into the next batch, whatever the win
 Given several embedders (one per model process, service/runtime/embed_process.py), there is one such thread per
 embedder, all taking from the same queue: while one process encodes a batch, the next batch forms and goes
 to another, so both cores stay busy without two torch thread pools fighting over them.
+
+Failures stay with the question that caused them. A batch whose encode call fails is encoded again question
+by question, so only the offending question gets the error. An embedder whose model process died raises
+`ModelUnavailable`: its questions go back on the queue for another embedder, and its thread takes nothing more
+until the process is replaced. When no embedder is available, questions fail at once with `ModelUnavailable`
+(the API's 503 with Retry-After) instead of waiting for a replacement that may take seconds to load.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Self
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from citeqa.index.embedder import TextEncoder
 
+log = logging.getLogger(__name__)
 _STOP = object()
+_IDLE_POLL_S = 0.05  # how often the thread of an unavailable embedder looks whether it is back
+
+
+class ModelUnavailable(RuntimeError):
+    """No model process can encode the text now (it died and is being replaced): try again after `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+@runtime_checkable
+class Supervised(Protocol):
+    """An embedder that can be down for a while (a model process being replaced); a plain one never is."""
+
+    @property
+    def available(self) -> bool: ...
+
+    def outage(self) -> ModelUnavailable: ...
+
+
+@dataclass(eq=False)
+class _Question:
+    text: str
+    future: Future
+    crashes: int = 0  # embedders that went down while encoding it
 
 
 @dataclass
@@ -78,12 +112,15 @@ class MicroBatchEmbedder:
         return self.embedders[0].dimension
 
     def embed(self, text: str) -> np.ndarray:
-        future: Future[np.ndarray] = Future()
+        """The text's vector; ModelUnavailable at once when no embedder can take it now."""
+        if not any(self._available(e) for e in self.embedders):
+            raise self._outage()
+        question = _Question(text, Future())
         with self._lock:  # no question can slip in behind the stop marker and wait forever
             if self._closed:
                 raise RuntimeError("the embedding batcher is closed")
-            self._queue.put((text, future))
-        return future.result()
+            self._queue.put(question)
+        return question.future.result()
 
     __call__ = embed
 
@@ -98,6 +135,10 @@ class MicroBatchEmbedder:
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in self._threads:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        # Questions no thread took (their embedders were down) must not wait forever.
+        for item in self._drain():
+            if item is not _STOP:
+                item.future.set_exception(RuntimeError("the embedding batcher is closed"))
 
     def __enter__(self) -> Self:
         return self
@@ -107,10 +148,46 @@ class MicroBatchEmbedder:
 
     # --- the batching thread
 
+    @staticmethod
+    def _available(embedder: TextEncoder) -> bool:
+        return not isinstance(embedder, Supervised) or embedder.available
+
+    def _outage(self) -> ModelUnavailable:
+        """The error of the embedder back soonest."""
+        outages = [e.outage() for e in self.embedders if isinstance(e, Supervised)]
+        return min(outages, key=lambda o: o.retry_after_s, default=None) or ModelUnavailable(
+            "no embedding model is available; try again shortly", retry_after_s=1
+        )
+
+    def _drain(self) -> list:
+        items = []
+        while True:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return items
+
+    def _wait_until_available(self, embedder: TextEncoder) -> bool:
+        """Block while `embedder` is down, failing the queued questions whenever no embedder at all is
+        available; False when the batcher is closing."""
+        while not self._available(embedder):
+            if self._closed:
+                return False
+            if not any(self._available(e) for e in self.embedders):
+                for item in self._drain():
+                    if item is _STOP:
+                        self._queue.put(item)
+                    else:
+                        item.future.set_exception(self._outage())
+            time.sleep(_IDLE_POLL_S)
+        return True
+
     def _run(self, embedder: TextEncoder) -> None:
         concurrent = not self.adaptive  # adaptive mode starts as "sequential traffic": no window
         stopping = False
         while not stopping:
+            if not self._wait_until_available(embedder):
+                return
             item = self._queue.get()
             if item is _STOP:
                 return
@@ -118,6 +195,10 @@ class MicroBatchEmbedder:
             stopping = self._gather(batch, None)
             if not stopping and len(batch) < self.max_batch and self.wait_s > 0 and (len(batch) > 1 or concurrent):
                 stopping = self._gather(batch, time.monotonic() + self.wait_s)
+            if not self._available(embedder):  # it went down while this thread waited for questions
+                for question in batch:
+                    self._queue.put(question)
+                continue
             self._encode(embedder, batch)
             # Sequential traffic: one question, and none arrived while it was being encoded.
             concurrent = not self.adaptive or len(batch) > 1 or not self._queue.empty()
@@ -141,19 +222,33 @@ class MicroBatchEmbedder:
             batch.append(item)
         return False
 
-    def _encode(self, embedder: TextEncoder, batch: list) -> None:
-        live = [(text, fut) for text, fut in batch if fut.set_running_or_notify_cancel()]
-        if not live:
-            return
+    def _encode(self, embedder: TextEncoder, batch: list[_Question]) -> None:
         try:
-            vectors = embedder.encode([text for text, _ in live])
-        except BaseException as exc:  # noqa: BLE001 - every waiting caller gets the error, the thread lives on
-            for _, fut in live:
-                fut.set_exception(exc)
+            vectors = embedder.encode([q.text for q in batch])
+        except ModelUnavailable as exc:  # its process died: another embedder (or its replacement) takes them
+            self._requeue(batch, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - the callers get the error, the thread lives on
+            if len(batch) == 1:
+                batch[0].future.set_exception(exc)
+            else:  # one question may be the cause: encode them one by one, so only it fails
+                for question in batch:
+                    self._encode(embedder, [question])
             return
         with self._stats_lock:
-            self.stats.calls += len(live)
+            self.stats.calls += len(batch)
             self.stats.batches += 1
-            self.stats.largest = max(self.stats.largest, len(live))
-        for row, (_, fut) in enumerate(live):
-            fut.set_result(vectors[row].copy())
+            self.stats.largest = max(self.stats.largest, len(batch))
+        for row, question in enumerate(batch):
+            question.future.set_result(vectors[row].copy())
+
+    def _requeue(self, batch: list[_Question], exc: ModelUnavailable) -> None:
+        """Back on the queue for another embedder; a question that has seen as many embedders go down as there
+        are fails (it may be what kills them)."""
+        log.info("citeqa: %d question(s) of a batch whose model process went down are handed on", len(batch))
+        for question in batch:
+            question.crashes += 1
+            if question.crashes >= len(self.embedders):
+                question.future.set_exception(exc)
+            else:
+                self._queue.put(question)

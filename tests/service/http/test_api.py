@@ -76,8 +76,8 @@ def test_openapi_lists_every_path(client):
     assert "cdn" not in docs.text.lower() and "/docs-assets/swagger-ui-bundle.js" in docs.text
     bundle = client.get("/docs-assets/swagger-ui-bundle.js")
     assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text[:200_000]
-    # The strict CSP is for the chat page only: it would block the docs page's scripts.
-    assert "content-security-policy" not in docs.headers
+    # The docs page has the chat page's policy plus the hash of its one inline script (tests/service/test_docs_browser.py)
+    assert docs.headers["content-security-policy"].startswith("default-src 'self'; script-src 'self' 'sha256-")
 
 
 def test_web_chat_page_and_static_files_have_strict_headers(client):
@@ -263,7 +263,8 @@ def test_chat_completion(client, citation_audit):
     choice = body["choices"][0]
     assert choice["message"]["role"] == "assistant" and choice["finish_reason"] == "stop"
     assert body["citeqa"]["question"] == ANSWERABLE  # the last user message is the question
-    assert choice["message"]["content"].endswith(body["citeqa"]["answer"])  # after the short answer, if any
+    answer_text, _, sources = choice["message"]["content"].partition("\n\nSources:\n")
+    assert answer_text.endswith(body["citeqa"]["answer"]) and sources  # after the short answer, then the sources
     assert MARKER.search(choice["message"]["content"])
     assert body["citations"] == body["citeqa"]["citations"] and body["citations"]
     assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"] > 0

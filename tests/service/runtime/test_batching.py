@@ -1,4 +1,5 @@
-"""MicroBatchEmbedder with the real model: same vectors as a direct encode, and fewer encode calls."""
+"""MicroBatchEmbedder with the real model: same vectors as a direct encode, fewer encode calls, and a failure
+stays with the question that caused it (a text the encoder refuses, an embedder whose process went down)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from citeqa.service.runtime.batching import MicroBatchEmbedder
+from citeqa.service.runtime.batching import MicroBatchEmbedder, ModelUnavailable
 
 QUESTIONS = [
     "What is baclofen used for?",
@@ -105,11 +106,71 @@ def test_sequential_calls_are_encoded_one_by_one(embedder):
     assert counting.sizes == [1, 1, 1]
 
 
-def test_encode_error_reaches_every_caller_and_the_batcher_survives(embedder):
+def test_a_text_the_encoder_refuses_fails_alone_and_the_rest_of_its_batch_get_their_vectors(embedder):
     counting = CountingEmbedder(embedder, fail_on="boom")
-    with MicroBatchEmbedder(counting, wait_ms=5000, max_batch=2, adaptive=False) as batcher:
-        results = call_concurrently(batcher.embed, ["boom", QUESTIONS[0]])
-        assert all(isinstance(r, ValueError) for r in results), results
+    texts = ["boom", *QUESTIONS[:5]]
+    with MicroBatchEmbedder(counting, wait_ms=5000, max_batch=len(texts), adaptive=False) as batcher:
+        results = call_concurrently(batcher.embed, texts)
+        assert counting.sizes[0] == len(texts), "the test needs all texts in one batch"
+        assert isinstance(results[0], ValueError), results[0]
+        assert np.allclose(np.stack(results[1:]), embedder.encode(QUESTIONS[:5]), atol=1e-4)
+        assert counting.sizes[1:] == [1] * len(texts), "after the failed batch, one call per text"
+        assert np.allclose(batcher.embed(QUESTIONS[6]), embedder.encode_one(QUESTIONS[6]), atol=1e-4)
+
+
+class ProcessLikeEmbedder(CountingEmbedder):
+    """The real model behind a switch, as a model process that dies and is replaced looks to the batcher:
+    `going_down` makes the next encode call fail as a dead process does, and it stays down until `back_up()`."""
+
+    def __init__(self, inner, delay_s: float = 0.0) -> None:
+        super().__init__(inner, delay_s=delay_s)
+        self.available = True
+        self.going_down = False
+
+    def outage(self) -> ModelUnavailable:
+        return ModelUnavailable("the model process is being restarted", retry_after_s=7)
+
+    def back_up(self) -> None:
+        self.available, self.going_down = True, False
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if self.going_down or not self.available:
+            with self._lock:
+                self.sizes.append(len(texts))
+            self.available = False
+            raise self.outage()
+        return super().encode(texts)
+
+
+def test_questions_of_a_batch_whose_embedder_went_down_are_encoded_by_another(embedder):
+    dying, healthy = ProcessLikeEmbedder(embedder), ProcessLikeEmbedder(embedder, delay_s=0.3)
+    dying.going_down = True
+    with MicroBatchEmbedder([dying, healthy], wait_ms=50, max_batch=4, adaptive=False) as batcher:
+        vectors = call_concurrently(batcher.embed, QUESTIONS)
+        assert all(isinstance(v, np.ndarray) for v in vectors), vectors
+        assert np.allclose(np.stack(vectors), embedder.encode(QUESTIONS), atol=1e-4)
+        assert dying.sizes and not dying.available, "the test needs a batch on the embedder that went down"
+        assert sum(healthy.sizes) == len(QUESTIONS)
+        # once its process is back, it takes questions again
+        calls_while_down = len(dying.sizes)
+        healthy.available = False
+        dying.back_up()
+        assert np.allclose(batcher.embed(QUESTIONS[0]), embedder.encode_one(QUESTIONS[0]), atol=1e-4)
+        assert len(dying.sizes) == calls_while_down + 1
+
+
+def test_with_every_embedder_down_questions_fail_at_once_saying_when_to_retry(embedder):
+    first, second = ProcessLikeEmbedder(embedder), ProcessLikeEmbedder(embedder)
+    with MicroBatchEmbedder([first, second], wait_ms=50, max_batch=4, adaptive=False) as batcher:
+        first.going_down = second.going_down = True  # both die with questions in flight
+        results = call_concurrently(batcher.embed, QUESTIONS[:6])
+        assert all(isinstance(r, ModelUnavailable) and r.retry_after_s == 7 for r in results), results
+        assert first.sizes and second.sizes, "both must have been tried"
+        calls = len(first.sizes) + len(second.sizes)
+        with pytest.raises(ModelUnavailable, match="restarted"):
+            batcher.embed(QUESTIONS[0])  # refused without a model call
+        assert len(first.sizes) + len(second.sizes) == calls
+        second.back_up()
         assert np.allclose(batcher.embed(QUESTIONS[1]), embedder.encode_one(QUESTIONS[1]), atol=1e-4)
 
 
