@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import Stemmer
+from countryinfo import all_countries
 from wordfreq import zipf_frequency
 
 from citeqa.index.text import STOPWORDS, tokens
@@ -21,6 +22,24 @@ POPULATION_WORDS = frozenset(
     """child children kid kids infant infants toddler toddlers pediatric paediatric teen teens teenager
     teenagers adolescent adolescents newborns neonates dog dogs cat cats pet pets horse horses puppy kitten""".split()
 )
+
+
+def place_forms() -> dict[str, frozenset[str]]:
+    """Each country's name and its adjective point at each other ("France" / "French", "Netherlands" / "Dutch"):
+    a question about France is on topic for a corpus that speaks of the French drug agency. From countryinfo's
+    data, lower-cased; a multi-word name stays one entry ("united states")."""
+    forms: dict[str, set[str]] = {}
+    for country in all_countries():
+        try:
+            name, adjective = country.name(), country.demonym()
+        except (KeyError, AttributeError):  # a territory without a demonym
+            continue
+        if not name or not adjective:
+            continue
+        name, adjective = name.lower(), adjective.lower()
+        forms.setdefault(name, set()).add(adjective)
+        forms.setdefault(adjective, set()).add(name)
+    return {word: frozenset(others) for word, others in forms.items()}
 
 
 @dataclass(frozen=True)
@@ -32,6 +51,7 @@ class CorpusVocabulary:
     sentence_df: dict[str, int]
     n_sentences: int
     affix_chars: int = 5  # "hypomanic" is known when the corpus has "hypomania": words this long may match by affix
+    places: dict[str, frozenset[str]] = field(default_factory=dict)  # place_forms()
 
     @classmethod
     def from_texts(cls, texts: list[str], sentences: list[str], affix_chars: int = 5) -> CorpusVocabulary:
@@ -46,7 +66,9 @@ class CorpusVocabulary:
         for sentence in sentences:
             for stem in set(stemmer.stemWords([t.lower() for t in tokens(sentence)])):
                 df[stem] = df.get(stem, 0) + 1
-        return cls(frozenset(words), frozenset(stemmer.stemWords(list(words))), df, len(sentences), affix_chars)
+        return cls(
+            frozenset(words), frozenset(stemmer.stemWords(list(words))), df, len(sentences), affix_chars, place_forms()
+        )
 
     def idf(self, stem: str) -> float:
         """BM25-style IDF; a stem the corpus lacks weighs as much as the rarest one."""
@@ -62,6 +84,8 @@ class CorpusVocabulary:
         parts = [p for p in re.split(r"[-']", lowered) if p] or [lowered]
         if lowered in POPULATION_WORDS:  # "child" must not pass because the corpus says "childbearing"
             return lowered in self.words
+        if lowered in self.places:  # by exact words only: "Niger" must not pass on "Nigeria"
+            return lowered in self.words or any(all(w in self.words for w in f.split()) for f in self.places[lowered])
         return lowered in self.words or all(self._knows_part(p, stemmer) for p in parts)
 
     def _knows_part(self, part: str, stemmer: Stemmer.Stemmer) -> bool:

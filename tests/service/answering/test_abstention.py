@@ -13,6 +13,7 @@ SENTENCES = [
     "Doses above 80 mg a day were given in the Amsterdam trial.",
     "Hypomania was reported in two patients.",
     "Women of childbearing age should ask their doctor first.",
+    "The French drug agency and Dutch researchers studied it in the United States too.",
 ]
 
 
@@ -30,6 +31,8 @@ def vocabulary() -> CorpusVocabulary:
         ("Is 120 mg of baclofen a day too much?", ["120 mg"]),  # an amount
         ("Is baclofen safe for a child?", ["child"]),  # "childbearing" is not "child"
         ("Does baclofen help people with sclerosis and dystonia in Amsterdam?", ["dystonia"]),
+        ("Did the Japanese drug agency approve baclofen?", ["Japanese"]),  # neither Japan nor Japanese
+        ("Was baclofen approved in Frankfurt?", ["Frankfurt"]),  # no country: "French" is no affix of it
     ],
 )
 def test_missing_key_terms_are_named(vocabulary, question, missing):
@@ -45,6 +48,9 @@ def test_missing_key_terms_are_named(vocabulary, question, missing):
         "Is baclofen a muscle-relaxant?",  # every part of the hyphenated word is known
         "Can baclofen make people hypomanic?",  # "hypomania" shares the affix
         "Is 80 mg of baclofen a day safe in Amsterdam?",  # an amount and a place the corpus has
+        "When did France's agency allow baclofen?",  # the corpus says "French"
+        "Did researchers in the Netherlands study baclofen?",  # ... and "Dutch"
+        "Do American doctors prescribe baclofen?",  # ... and "the United States"
     ],
 )
 def test_words_the_corpus_has_in_some_form_or_common_words_are_not_named(vocabulary, question):
