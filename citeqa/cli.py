@@ -155,7 +155,11 @@ def serve(
     port = settings.port if port is None else port
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"citeqa: loading, then serving the web chat at http://{shown}:{port}/ and the API docs at http://{shown}:{port}/docs")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=serve_log_config())
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", log_config=serve_log_config(),
+        # h11, not httptools: only h11 bounds the size of a request's headers (larger ones get 400)
+        http="h11", h11_max_incomplete_event_size=settings.max_header_bytes, timeout_keep_alive=settings.keep_alive_s,
+    )
 
 
 def serve_log_config() -> dict:

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     port: int = 8000
     max_question_chars: int = 1000
     max_body_bytes: int = 64 * 1024
+    # questions (/v1/ask, /v1/search, /v1/chat/completions) taken on at once; past it a quick 503 + Retry-After
+    max_in_flight: int = Field(default=128, ge=1)
+    max_generative_in_flight: int = Field(default=4, ge=1, description="generative answers at once (own pool)")
+    request_deadline_s: float = Field(default=60.0, gt=0, description="past it a question gets 504")
+    keep_alive_s: int = Field(default=5, ge=1, description="an idle keep-alive connection is closed after this")
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="larger request headers get 400")
     batch_wait_ms: float = 3.0  # micro-batching window for concurrent question embeddings
     # most questions per model call: a batch of 8 takes ~60 ms on one thread here; larger ones lengthened the
     # tail at c=16 (p95 150–165 against 177–230 ms in paired runs) for no throughput

@@ -26,6 +26,7 @@ from citeqa.index.documents import CorpusError
 from citeqa.index.store import IndexProblem
 from citeqa.service.engine import Engine
 from citeqa.service.http.routes import ask, documents, health, openai_compatible, search
+from citeqa.service.http.admission import Admission, RefuseWhenFull
 from citeqa.service.http.api_docs import add_api_docs
 from citeqa.service.http.body_limit import BodySizeLimit
 from citeqa.service.http.errors import error_body, outage_response
@@ -52,11 +53,13 @@ def open_engine(settings: Settings) -> tuple[Engine, list[EmbedderProcess]]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    admission = Admission(settings.max_in_flight, settings.max_generative_in_flight, settings.request_deadline_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         batcher = None
         processes: list[EmbedderProcess] = []
+        admission.start()
         try:
             engine, processes = await run_in_threadpool(open_engine, settings)
         except IndexProblem as exc:  # serve anyway: /healthz works, the rest say how to fix it
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 batcher.close()
             for process in processes:
                 await run_in_threadpool(process.close)
+            admission.close()
 
     app = FastAPI(
         title="citeqa",
@@ -122,6 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(error_body(500, detail), status_code=500)
 
     # Before the routes and exception handlers, so an oversized body is refused before anything reads it.
+    app.state.admission = admission
+    app.add_middleware(
+        RefuseWhenFull, admission=admission, paths=frozenset({"/v1/ask", "/v1/search", "/v1/chat/completions"})
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, error_body=error_body)
     app.add_middleware(SecurityHeaders)  # added last, so outermost: even a 413 carries the headers
     expose_metrics(app)

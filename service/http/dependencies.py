@@ -6,6 +6,7 @@ from fastapi import HTTPException, Request
 
 from citeqa.settings import Settings
 from citeqa.service.engine import Engine
+from citeqa.service.http.admission import Admission
 
 
 async def get_engine(request: Request) -> Engine:
@@ -19,3 +20,8 @@ async def get_engine(request: Request) -> Engine:
 async def get_settings(request: Request) -> Settings:
     """The settings the app was created with (its limits, and the defaults of options a request leaves out)."""
     return request.app.state.settings
+
+
+async def get_admission(request: Request) -> Admission:
+    """The bound on questions at once and their deadline (service/http/admission.py)."""
+    return request.app.state.admission

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from citeqa.service.runtime.batching import ModelUnavailable
 from citeqa.settings import Settings
 
-ERROR_TYPES = {500: "server_error", 503: "service_unavailable"}
+ERROR_TYPES = {500: "server_error", 503: "service_unavailable", 504: "timeout"}
 
 
 def error_body(status: int, detail: object) -> dict[str, Any]:

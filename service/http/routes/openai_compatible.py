@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from citeqa.settings import Settings
 from citeqa.service.engine import Engine
-from citeqa.service.http.dependencies import get_engine, get_settings
+from citeqa.service.http.admission import RESPONSES as admission_responses
+from citeqa.service.http.admission import Admission
+from citeqa.service.http.dependencies import get_admission, get_engine, get_settings
 from citeqa.service.http.errors import check_question, question_error
 from citeqa.service.http.chat_reply import citation_places
 from citeqa.service.http.openai_chat import (
@@ -40,9 +41,10 @@ UNSUPPORTED_FIELD = {
 }
 
 
-@router.post("/v1/chat/completions", responses={400: UNSUPPORTED_FIELD})
+@router.post("/v1/chat/completions", responses={400: UNSUPPORTED_FIELD, **admission_responses})
 async def chat_completions(
-    body: ChatRequest, engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)
+    body: ChatRequest, engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),
+    admission: Admission = Depends(get_admission),
 ):
     """OpenAI chat completions. The last user message is the question; system and developer messages are not
     read (answers come from the corpus alone). The message text is the answer with its `[n]` markers, then a
@@ -64,7 +66,8 @@ async def chat_completions(
         raise question_error("messages must contain a message with role 'user' (the question)", ("body", "messages"), None)
     text, loc = found
     question = check_question(text, settings, loc)
-    answer: Answer = await run_in_threadpool(engine.answer, question, body.mode, body.max_sentences)
+    generative = (body.mode or settings.answer_mode) == "generative"
+    answer: Answer = await admission.run(engine.answer, question, body.mode, body.max_sentences, generative=generative)
     completion = ChatCompletion(body, answer, citation_places(answer.citations, engine.retriever))
     if not body.stream:
         return completion.body()
