@@ -155,11 +155,25 @@ def serve(
     port = settings.port if port is None else port
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"citeqa: loading, then serving the web chat at http://{shown}:{port}/ and the API docs at http://{shown}:{port}/docs")
+    if not settings.api_keys() and not is_loopback(host):
+        typer.echo(f"citeqa: WARNING: listening on {host} without an API key: anyone who can reach this port can use "
+                   "the API and read /metrics; set CITEQA_API_KEY", err=True)
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="info", log_config=serve_log_config(),
         # h11, not httptools: only h11 bounds the size of a request's headers (larger ones get 400)
         http="h11", h11_max_incomplete_event_size=settings.max_header_bytes, timeout_keep_alive=settings.keep_alive_s,
     )
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def serve_log_config() -> dict:

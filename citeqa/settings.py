@@ -6,7 +6,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from citeqa.index.params import (
@@ -106,6 +106,31 @@ class Settings(BaseSettings):
     request_deadline_s: float = Field(default=60.0, gt=0, description="past it a question gets 504")
     keep_alive_s: int = Field(default=5, ge=1, description="an idle keep-alive connection is closed after this")
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="larger request headers get 400")
+    # --- access, for a service reachable beyond loopback (service/http/access.py)
+    api_key: SecretStr | None = Field(default=None, description="one key, or several separated by commas")
+    rate_limit: str | None = Field(default=None, description='per key (or client address), e.g. "60/minute"')
+    cors_origins: str = Field(default="", description="origins allowed to call the API from a browser, by commas")
+    trusted_hosts: str = Field(default="", description="Host header values accepted, by commas; empty = any")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _readable_rate_limit(cls, value: str | None) -> str | None:
+        if value:
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is no rate limit; write it like 60/minute or 5/second") from exc
+        return value or None
+
+    def api_keys(self) -> tuple[str, ...]:
+        raw = self.api_key.get_secret_value() if self.api_key else ""
+        return tuple(k.strip() for k in raw.split(",") if k.strip())
+
+    @staticmethod
+    def listed(value: str) -> list[str]:
+        return [v.strip() for v in value.split(",") if v.strip()]
     batch_wait_ms: float = 3.0  # micro-batching window for concurrent question embeddings
     # most questions per model call: a batch of 8 takes ~60 ms on one thread here; larger ones lengthened the
     # tail at c=16 (p95 150–165 against 177–230 ms in paired runs) for no throughput

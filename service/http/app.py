@@ -18,6 +18,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,6 +28,7 @@ from citeqa.index.documents import CorpusError
 from citeqa.index.store import IndexProblem
 from citeqa.service.engine import Engine
 from citeqa.service.http.routes import ask, documents, health, openai_compatible, search
+from citeqa.service.http.access import AccessGuard, declare_bearer_auth
 from citeqa.service.http.admission import Admission, RefuseWhenFull
 from citeqa.service.http.api_docs import add_api_docs
 from citeqa.service.http.body_limit import BodySizeLimit
@@ -131,6 +134,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RefuseWhenFull, admission=admission, paths=frozenset({"/v1/ask", "/v1/search", "/v1/chat/completions"})
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, error_body=error_body)
+    if settings.api_keys() or settings.rate_limit:
+        app.add_middleware(AccessGuard, keys=settings.api_keys(), rate_limit=settings.rate_limit)
+    if settings.cors_origins:  # closed unless listed: a browser on another origin cannot read any reply
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.listed(settings.cors_origins), allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    if settings.trusted_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.listed(settings.trusted_hosts))
     app.add_middleware(SecurityHeaders)  # added last, so outermost: even a 413 carries the headers
     expose_metrics(app)
 
@@ -140,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # ------------------------------------------------------------ API docs and the web chat
 
     add_api_docs(app)
+    if settings.api_keys():
+        declare_bearer_auth(app)
 
     @app.get("/", include_in_schema=False)
     async def index_page() -> FileResponse:

@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse
 from citeqa.service.runtime.batching import ModelUnavailable
 from citeqa.settings import Settings
 
-ERROR_TYPES = {500: "server_error", 503: "service_unavailable", 504: "timeout"}
+ERROR_TYPES = {
+    401: "authentication_error", 429: "rate_limit_error", 500: "server_error", 503: "service_unavailable", 504: "timeout"
+}
 
 
 def error_body(status: int, detail: object) -> dict[str, Any]:

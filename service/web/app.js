@@ -80,10 +80,64 @@
     return "The request failed (HTTP " + status + ").";
   }
 
+  /* ---------- access key: asked for once when the server answers 401, kept for the session ---------- */
+
+  var KEY_STORE = "citeqa.apiKey";
+
+  function storedKey() {
+    try { return sessionStorage.getItem(KEY_STORE) || ""; } catch (e) { return ""; }
+  }
+
+  // Resolves with the key the person typed, or null when they cancel.
+  function askForKey(wrongKey) {
+    var dialog = document.getElementById("key-dialog");
+    var input = document.getElementById("key-input");
+    var error = document.getElementById("key-error");
+    if (!dialog || typeof dialog.showModal !== "function") return Promise.resolve(null);
+    error.textContent = wrongKey ? "That key was not accepted. Check it and try again." : "";
+    input.value = "";
+    return new Promise(function (resolve) {
+      var form = document.getElementById("key-form");
+      var cancel = document.getElementById("key-cancel");
+      function done(value) {
+        form.removeEventListener("submit", onSubmit);
+        cancel.removeEventListener("click", onCancel);
+        dialog.removeEventListener("cancel", onCancel);
+        if (dialog.open) dialog.close();
+        resolve(value);
+      }
+      function onSubmit(ev) {
+        ev.preventDefault();
+        var key = input.value.trim();
+        if (key) done(key);
+      }
+      function onCancel(ev) { if (ev) ev.preventDefault(); done(null); }
+      form.addEventListener("submit", onSubmit);
+      cancel.addEventListener("click", onCancel);
+      dialog.addEventListener("cancel", onCancel);
+      dialog.showModal();
+      input.focus();
+    });
+  }
+
   function fetchJSON(url, options, timeoutMs) {
+    return fetchOnce(url, options, timeoutMs).catch(function (err) {
+      if (err.status !== 401) throw err;
+      return askForKey(Boolean(storedKey())).then(function (key) {
+        if (!key) throw new Error("This service needs an access key; ask whoever runs it.");
+        try { sessionStorage.setItem(KEY_STORE, key); } catch (e) { /* kept for this request only */ }
+        return fetchJSON(url, options, timeoutMs);
+      });
+    });
+  }
+
+  function fetchOnce(url, options, timeoutMs) {
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = null;
-    var opts = Object.assign({ headers: { Accept: "application/json" } }, options || {});
+    var headers = { Accept: "application/json" };
+    if (storedKey()) headers.Authorization = "Bearer " + storedKey();
+    var opts = Object.assign({}, options || {});
+    opts.headers = Object.assign(headers, (options && options.headers) || {});
     if (controller) {
       opts.signal = controller.signal;
       if (timeoutMs) timer = setTimeout(function () { controller.abort(); }, timeoutMs);
