@@ -49,7 +49,15 @@ def _valid_message_content(content: str | list[dict[str, Any]] | None) -> str | 
     return content
 
 
-UserText = Annotated[str, AfterValidator(_valid_text)]
+# The same rule as a JSON-schema pattern, plus "not blank": at least one character other than whitespace. (Lone
+# surrogates need no mention: a JSON-schema string is Unicode text, which cannot hold them.)
+_ALLOWED = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]"
+_VISIBLE = r"[^\s\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]"
+QUESTION_PATTERN = f"^{_ALLOWED}*{_VISIBLE}{_ALLOWED}*$"
+
+UserText = Annotated[
+    str, AfterValidator(_valid_text), Field(json_schema_extra={"pattern": QUESTION_PATTERN, "minLength": 1})
+]
 """Text a user sent: refused at validation (422 naming the problem and where) when it cannot be encoded."""
 
 MessageContent = Annotated[str | list[dict[str, Any]] | None, AfterValidator(_valid_message_content)]

@@ -34,6 +34,7 @@ from citeqa.service.http.api_docs import add_api_docs
 from citeqa.service.http.body_limit import BodySizeLimit
 from citeqa.service.http.errors import error_body, outage_response
 from citeqa.service.http.metrics import expose_metrics
+from citeqa.service.http.schema import declare_limits
 from citeqa.service.http.security_headers import SecurityHeaders
 from citeqa.service.runtime.batching import MicroBatchEmbedder, ModelUnavailable
 from citeqa.service.runtime.embed_process import EmbedderProcess, start_embedder_processes
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # ------------------------------------------------------------ API docs and the web chat
 
     add_api_docs(app)
+    declare_limits(app, settings)
     if settings.api_keys():
         declare_bearer_auth(app)
 

@@ -15,15 +15,33 @@ ERROR_TYPES = {
 }
 
 
+# FastAPI's words when the body cannot even be decoded (not UTF-8, or not the declared content type).
+UNREADABLE_BODY = "There was an error parsing the body"
+UNREADABLE_BODY_MESSAGE = "the body could not be read: send JSON encoded as UTF-8, with Content-Type: application/json"
+
+
+def json_problem(error: dict[str, Any]) -> str:
+    """'JSON decode error' at a bare offset says little; this says what is wrong and where."""
+    loc = error.get("loc", ())
+    at = loc[1] if len(loc) > 1 else "?"
+    why = (error.get("ctx") or {}).get("error", "not valid JSON")
+    return f"the body is not valid JSON: {why[:1].lower()}{why[1:]} at character {at}"
+
+
 def error_body(status: int, detail: object) -> dict[str, Any]:
     """FastAPI's `detail` (what the web chat reads) plus OpenAI's `error` object (what OpenAI clients read)."""
     if isinstance(detail, list):
         parts = []
         for d in detail:
+            if isinstance(d, dict) and d.get("type") == "json_invalid":
+                parts.append(json_problem(d))
+                continue
             loc = ".".join(str(p) for p in d.get("loc", ()) if p != "body") if isinstance(d, dict) else ""
             msg = d.get("msg", "") if isinstance(d, dict) else str(d)
             parts.append(f"{loc}: {msg}" if loc else msg)
         message = "; ".join(parts)
+    elif detail == UNREADABLE_BODY:
+        detail = message = UNREADABLE_BODY_MESSAGE
     else:
         message = str(detail)
     kind = ERROR_TYPES.get(status, "invalid_request_error")

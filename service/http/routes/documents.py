@@ -25,7 +25,11 @@ async def list_documents(engine: Engine = Depends(get_engine)) -> list[DocumentI
     return [document_info(r) for r in engine.sources.records()]
 
 
-@router.get("/v1/documents/{doc_id}", response_model=DocumentText)
+@router.get(
+    "/v1/documents/{doc_id}", response_model=DocumentText,
+    responses={400: {"description": "the range start:end is not inside the document"},
+               404: {"description": "no document with this id"}},
+)
 async def get_document(
     doc_id: str,
     start: int | None = Query(default=None, ge=0, description="first character (default 0)"),

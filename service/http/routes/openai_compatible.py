@@ -28,7 +28,7 @@ async def list_models() -> dict[str, Any]:
     return {"object": "list", "data": [model_card()]}
 
 
-@router.get("/v1/models/{model_id}")
+@router.get("/v1/models/{model_id}", responses={404: {"description": "no model with this id"}})
 async def get_model(model_id: str) -> dict[str, Any]:
     if model_id != MODEL_ID:
         raise HTTPException(404, detail=f"no model {model_id!r}; the only model is {MODEL_ID!r}")
@@ -41,7 +41,13 @@ UNSUPPORTED_FIELD = {
 }
 
 
-@router.post("/v1/chat/completions", responses={400: UNSUPPORTED_FIELD, **admission_responses})
+STREAMED = {
+    "description": "the completion; with `stream: true`, server-sent `chat.completion.chunk` events",
+    "content": {"application/json": {}, "text/event-stream": {}},
+}
+
+
+@router.post("/v1/chat/completions", responses={200: STREAMED, 400: UNSUPPORTED_FIELD, **admission_responses})
 async def chat_completions(
     body: ChatRequest, engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),
     admission: Admission = Depends(get_admission),
