@@ -37,14 +37,23 @@ def open_retriever(settings: Settings):
 
 @app.command("index")
 def index_command(
+    corpus: Annotated[
+        str | None, typer.Argument(help="the corpus folder (default: $CITEQA_CORPUS_DIR, else ./corpus)")
+    ] = None,
     full: Annotated[bool, typer.Option("--full", help="re-embed every document, not only changed ones")] = False,
 ) -> None:
     """Build or update the index of the corpus (only changed documents are re-embedded)."""
+    from pathlib import Path
+
     from citeqa.index.builder import build_index
     from citeqa.index.documents import CorpusError
     from citeqa.index.embedder import Embedder
 
     settings = Settings()
+    if corpus is not None:
+        if not Path(corpus).is_dir():
+            fail(f"{corpus} is not a folder; name the folder that holds the corpus's .txt/.md files", code=2)
+        settings = settings.model_copy(update={"corpus_dir": Path(corpus)})
     try:
         report = build_index(settings.index_config(), Embedder(settings.model, settings.embed_batch_size), full=full, progress=sys.stderr.isatty())
     except (CorpusError, ValueError) as exc:
@@ -54,6 +63,8 @@ def index_command(
         f"({len(report.embedded)} embedded, {len(report.reused)} unchanged, {len(report.dropped)} dropped): "
         f"{report.chunks} chunks, {report.sentences} sentences in {report.seconds:.1f}s -> {settings.index_dir}"
     )
+    if corpus is not None:
+        typer.echo(f"serve it with: CITEQA_CORPUS_DIR={corpus} citeqa serve")
 
 
 @app.command()
@@ -88,30 +99,111 @@ def search(
         typer.echo()
 
 
+class AskServer:
+    """Questions asked of a running `citeqa serve` over HTTP: no model load per call."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {settings.api_keys()[0]}"} if settings.api_keys() else {}
+        self.url = url.rstrip("/")
+        self.client = httpx.Client(base_url=self.url, headers=headers, timeout=settings.request_deadline_s + 10)
+
+    def __call__(self, question: str, mode: str | None, max_sentences: int | None):
+        import httpx
+
+        from citeqa.service.models import Answer
+
+        body = {"question": question, "mode": mode, "max_sentences": max_sentences}
+        try:
+            response = self.client.post("/v1/ask", json=body)
+        except httpx.TransportError as exc:
+            fail(f"cannot reach a citeqa server at {self.url} ({exc}); start one with `citeqa serve`, or leave out --url")
+        if response.status_code != 200:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:300]
+            fail(f"the server at {self.url} answered {response.status_code}: {message}", code=2 if response.status_code < 500 else 1)
+        return Answer.model_validate_json(response.content)
+
+
+def answerer(settings: Settings, url: str | None):
+    """question -> Answer: over HTTP when a server is named, else from an engine loaded here (once)."""
+    if url:
+        return AskServer(url, settings)
+    from citeqa.service.engine import Engine
+
+    engine = Engine(settings, open_retriever(settings))
+    return lambda question, mode, max_sentences: engine.answer(question, mode=mode, max_sentences=max_sentences)
+
+
+def question_problem(question: str, settings: Settings) -> str | None:
+    from citeqa.service.models import text_problem
+
+    if not question.strip():
+        return "the question is empty"
+    if problem := text_problem(question):
+        return f"the question {problem}"
+    if len(question) > settings.max_question_chars:
+        return f"the question is longer than {settings.max_question_chars} characters; shorten it"
+    return None
+
+
+MODE_HELP = "extractive, or generative (needs CITEQA_LLM_BASE_URL); default: $CITEQA_ANSWER_MODE"
+URL_HELP = "ask a running `citeqa serve` at this address (e.g. http://127.0.0.1:8000) instead of loading the model"
+MAX_SENTENCES_HELP = "most sentences in the answer (default: $CITEQA_MAX_ANSWER_SENTENCES)"
+
+
+def check_options(mode: str | None) -> None:
+    if mode not in (None, "extractive", "generative"):
+        fail(f"unknown mode {mode!r}; use extractive or generative", code=2)
+
+
 @app.command()
 def ask(
     question: str,
-    mode: Annotated[
-        str | None,
-        typer.Option(help="extractive, or generative (needs CITEQA_LLM_BASE_URL); default: $CITEQA_ANSWER_MODE"),
-    ] = None,
+    mode: Annotated[str | None, typer.Option(help=MODE_HELP)] = None,
+    max_sentences: Annotated[int | None, typer.Option("--max-sentences", min=1, max=10, help=MAX_SENTENCES_HELP)] = None,
+    url: Annotated[str | None, typer.Option("--url", help=URL_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the Answer as JSON")] = False,
 ) -> None:
     """Answer QUESTION from the corpus, every sentence cited and checked, or say it is not in the corpus."""
-    from citeqa.service.engine import Engine
-    from citeqa.service.models import text_problem
-
-    if mode not in (None, "extractive", "generative"):
-        fail(f"unknown mode {mode!r}; use extractive or generative", code=2)
+    check_options(mode)
     settings = Settings()
-    if not question.strip():
-        fail("the question is empty", code=2)
-    if problem := text_problem(question):
-        fail(f"the question {problem}", code=2)
-    if len(question) > settings.max_question_chars:
-        fail(f"the question is longer than {settings.max_question_chars} characters; shorten it", code=2)
-    retriever = open_retriever(settings)
-    answer = Engine(settings, retriever).answer(question, mode=mode)
+    if problem := question_problem(question, settings):
+        fail(problem, code=2)
+    answer = answerer(settings, url)(question, mode, max_sentences)
+    print_answer(answer, as_json)
+
+
+@app.command()
+def chat(
+    mode: Annotated[str | None, typer.Option(help=MODE_HELP)] = None,
+    max_sentences: Annotated[int | None, typer.Option("--max-sentences", min=1, max=10, help=MAX_SENTENCES_HELP)] = None,
+    url: Annotated[str | None, typer.Option("--url", help=URL_HELP)] = None,
+) -> None:
+    """Ask question after question, one per line (the model is loaded once); an empty line, `exit` or Ctrl-D ends."""
+    check_options(mode)
+    settings = Settings()
+    ask_one = answerer(settings, url)
+    interactive = sys.stdin.isatty()
+    while True:
+        try:
+            question = input("? " if interactive else "")
+        except EOFError:
+            break
+        if question.strip().lower() in ("", "exit", "quit"):
+            break
+        if problem := question_problem(question, settings):
+            typer.secho(f"error: {problem}", err=True, fg=typer.colors.RED)
+            continue
+        if not interactive:
+            typer.secho(f"? {question}", bold=True)
+        print_answer(ask_one(question, mode, max_sentences), as_json=False)
+
+
+def print_answer(answer, as_json: bool) -> None:
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
         return

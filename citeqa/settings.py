@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # questions (/v1/ask, /v1/search, /v1/chat/completions) taken on at once; past it a quick 503 + Retry-After
     max_in_flight: int = Field(default=128, ge=1)
     max_generative_in_flight: int = Field(default=4, ge=1, description="generative answers at once (own pool)")
+    # threads computing extractive answers, apart from those serving static files; admitted questions beyond them
+    # wait without one (service/http/admission.py). 40 = anyio's default pool, which answers shared before
+    answer_threads: int = Field(default=40, ge=1, le=256)
     request_deadline_s: float = Field(default=60.0, gt=0, description="past it a question gets 504")
     keep_alive_s: int = Field(default=5, ge=1, description="an idle keep-alive connection is closed after this")
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="larger request headers get 400")

@@ -4,9 +4,12 @@ Past `max_in_flight` answers being computed, a question is refused at once with 
 than queued: a queue that only grows moves the wait into every request behind it, and the caller cannot tell
 overload from slowness. A question counts once its body is read and valid, so a client that sends its body
 slowly holds no place.
-Generative answers wait seconds on a remote model, so they run in their own small pool under their own bound
-and can never hold the threads extractive answers need. Every question has a deadline; past it the caller gets
-504. The work itself cannot be interrupted in its thread, so it still counts against the bound until it ends.
+Extractive answers run under a thread limit of their own (`answer_threads`), not anyio's default one that static
+files and start-up share, so a full bound never makes the web chat's page wait; admitted questions beyond those
+threads wait without one. Generative answers wait seconds on a remote model, so they run in their own small pool under
+their own bound and can never hold the threads extractive answers need. Every question has a deadline; past it
+the caller gets 504. Work a thread has taken up cannot be interrupted, so it counts against the bound until it
+ends; work still waiting for a thread at its deadline is dropped and gives its place back.
 """
 
 from __future__ import annotations
@@ -44,18 +47,21 @@ class Overloaded(HTTPException):
 class Admission:
     """Counts what is running, owns the generative pool, and runs each question under its deadline."""
 
-    def __init__(self, max_in_flight: int, max_generative: int, deadline_s: float) -> None:
+    def __init__(self, max_in_flight: int, max_generative: int, deadline_s: float, answer_threads: int) -> None:
         self.max_in_flight = max_in_flight
         self.max_generative = max_generative
         self.deadline_s = deadline_s
+        self.answer_threads = answer_threads
         self._lock = threading.Lock()
-        self._working = 0  # answers being computed, those past their deadline included
+        self._working = 0  # answers admitted and not yet given back, those past their deadline included
         self._generating = 0
         self._generative_pool: ThreadPoolExecutor | None = None
+        self._answer_threads: anyio.CapacityLimiter | None = None
 
     def start(self) -> None:
-        """Called by the app's lifespan, which owns the generative pool."""
+        """Called by the app's lifespan, which owns the generative pool and the extractive answers' threads."""
         self._generative_pool = ThreadPoolExecutor(self.max_generative, thread_name_prefix="citeqa-generative")
+        self._answer_threads = anyio.CapacityLimiter(self.answer_threads)
 
     def full(self) -> bool:
         return self._working >= self.max_in_flight
@@ -77,31 +83,55 @@ class Admission:
                 )
             self._working += 1
             self._generating += int(generative)
+        place = _Place(lambda: self._give_back(generative))
 
         def work() -> T:
+            if not place.claim():  # its deadline passed before a thread took it up
+                raise TimeoutError
             try:
                 return fn(*args)
             finally:
-                with self._lock:
-                    self._working -= 1
-                    self._generating -= int(generative)
+                place.give_back()
 
         try:
             with anyio.fail_after(self.deadline_s):
                 if generative and self._generative_pool is not None:
-                    # awaited without holding a thread; shielded, so a deadline never cancels a job still queued
-                    # (its count would never be given back)
+                    # awaited without holding a thread; shielded, so the pool's future is never cancelled (a
+                    # job still queued then runs `work`, which finds its place given back and stops at once)
                     return await asyncio.shield(asyncio.wrap_future(self._generative_pool.submit(work)))
-                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=self._answer_threads)
         except TimeoutError:
             raise HTTPException(
                 504, detail=f"the answer took longer than the {self.deadline_s:g} s deadline; try again shortly"
             ) from None
+        finally:
+            if place.claim():  # no thread ever took the work up (deadline, cancelled wait): give its place back
+                place.give_back()
+
+    def _give_back(self, generative: bool) -> None:
+        with self._lock:
+            self._working -= 1
+            self._generating -= int(generative)
 
     def close(self) -> None:
         if self._generative_pool is not None:
             self._generative_pool.shutdown(wait=False, cancel_futures=True)
             self._generative_pool = None
+
+
+class _Place:
+    """One admitted question's place in the bound. Whoever claims it first gives it back: the thread that runs the
+    work, or, when no thread ever took the work up (its deadline passed while it waited for one), the request."""
+
+    def __init__(self, give_back: Callable[[], None]) -> None:
+        self.give_back = give_back
+        self._claimed = False
+        self._lock = threading.Lock()
+
+    def claim(self) -> bool:
+        with self._lock:
+            claimed, self._claimed = self._claimed, True
+        return not claimed
 
 
 class RefuseWhenFull:

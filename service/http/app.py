@@ -57,7 +57,9 @@ def open_engine(settings: Settings) -> tuple[Engine, list[EmbedderProcess]]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    admission = Admission(settings.max_in_flight, settings.max_generative_in_flight, settings.request_deadline_s)
+    admission = Admission(
+        settings.max_in_flight, settings.max_generative_in_flight, settings.request_deadline_s, settings.answer_threads
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

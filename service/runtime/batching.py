@@ -146,6 +146,12 @@ class MicroBatchEmbedder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def outage(self) -> ModelUnavailable | None:
+        """Why no question can be encoded now (every model process is down), or None while one can."""
+        if any(self._available(e) for e in self.embedders):
+            return None
+        return self._outage()
+
     # --- the batching thread
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""/healthz (the process serves) and /readyz (the index is loaded and matches the corpus), for probes."""
+"""/healthz (the process serves) and /readyz (the index is loaded and matches the corpus, and the model is up), for
+probes."""
 
 from __future__ import annotations
 
@@ -18,12 +19,18 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """200 only when the index is loaded and matches the corpus on disk; 503 with the reason otherwise."""
+    """200 only when the index is loaded and matches the corpus on disk and a model process can encode questions;
+    503 with the reason otherwise."""
     engine: Engine | None = request.app.state.engine
     if engine is None:
         return JSONResponse({"status": "unavailable", "detail": request.app.state.problem}, status_code=503)
     if engine.stale:
         detail = f"the index is stale ({'; '.join(engine.stale)}); run `citeqa index` to update it"
         return JSONResponse({"status": "stale", "detail": detail}, status_code=503)
+    batcher = request.app.state.batcher
+    outage = batcher.outage() if batcher is not None else None
+    if outage is not None:  # a load balancer should send questions elsewhere until a model process is back
+        return JSONResponse({"status": "model_unavailable", "detail": str(outage)}, status_code=503,
+                            headers={"Retry-After": str(outage.retry_after_s)})
     manifest = engine.retriever.manifest
     return JSONResponse({"status": "ready", "documents": len(manifest.documents), "counts": manifest.counts})

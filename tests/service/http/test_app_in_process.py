@@ -58,6 +58,25 @@ def test_healthz_and_readyz(client, manifest):
     assert ready.json()["status"] == "ready" and ready.json()["documents"] == len(manifest.documents)
 
 
+def test_readyz_says_when_no_model_process_can_encode(client):
+    from citeqa.service.runtime.batching import ModelUnavailable
+
+    class Down:
+        def outage(self) -> ModelUnavailable:
+            return ModelUnavailable("the embedding model process stopped and is being restarted", retry_after_s=4)
+
+    state = client.app.state
+    batcher, state.batcher = state.batcher, Down()
+    try:
+        down = client.get("/readyz")
+    finally:
+        state.batcher = batcher
+    assert down.status_code == 503 and down.headers["retry-after"] == "4"
+    assert down.json() == {"status": "model_unavailable",
+                           "detail": "the embedding model process stopped and is being restarted"}
+    assert client.get("/readyz").status_code == 200
+
+
 def test_models(client):
     assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["citeqa"]
     assert client.get("/v1/models/citeqa").json() == {"id": "citeqa", "object": "model", "created": 0, "owned_by": "citeqa"}

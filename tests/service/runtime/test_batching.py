@@ -170,7 +170,9 @@ def test_with_every_embedder_down_questions_fail_at_once_saying_when_to_retry(em
         with pytest.raises(ModelUnavailable, match="restarted"):
             batcher.embed(QUESTIONS[0])  # refused without a model call
         assert len(first.sizes) + len(second.sizes) == calls
+        assert batcher.outage() is not None and batcher.outage().retry_after_s == 7  # what /readyz reports
         second.back_up()
+        assert batcher.outage() is None
         assert np.allclose(batcher.embed(QUESTIONS[1]), embedder.encode_one(QUESTIONS[1]), atol=1e-4)
 
 
