@@ -194,6 +194,7 @@ def _write_build(build_dir: Path, units: list[_DocUnits], config: IndexConfig, e
                 file=du.doc.path.name,
                 title=du.doc.title,
                 publisher=du.doc.publisher,
+                url=du.doc.url,
                 note=du.doc.note,
                 sha256=du.doc.sha256,
                 size=du.doc.size,

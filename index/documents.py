@@ -28,6 +28,7 @@ class Document:
     title: str
     publisher: str | None = None
     note: str | None = None
+    url: str | None = None  # where the original is published
 
     @property
     def size(self) -> int:
@@ -86,6 +87,7 @@ def load_document(path: Path, metadata: dict[str, str] | None = None) -> Documen
         title=metadata.get("title") or first_heading(text) or path.stem,
         publisher=metadata.get("publisher"),
         note=metadata.get("note"),
+        url=metadata.get("url"),
     )
 
 

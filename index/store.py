@@ -42,6 +42,7 @@ class DocumentRecord(BaseModel):
     file: str
     title: str
     publisher: str | None = None
+    url: str | None = None
     note: str | None = None
     sha256: str
     size: int

@@ -118,6 +118,7 @@ class Citation(BaseModel):
     start: int
     end: int
     quote: str
+    heading: str | None = Field(default=None, description="the heading of the section the quote is in, if any")
     score: float
 
 
@@ -192,6 +193,7 @@ class DocumentInfo(BaseModel):
     doc_id: str
     title: str
     publisher: str | None = None
+    url: str | None = Field(default=None, description="where the original is published, when sources.toml says")
     size: int = Field(description="length of the text in characters")
     sha256: str
 

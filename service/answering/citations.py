@@ -141,5 +141,6 @@ def citation_for(n: int, unit: Chunk | Sentence, score: float, retriever: Retrie
     quote = sources.span(unit.doc_id, unit.start, unit.end)
     return Citation(
         n=n, doc_id=unit.doc_id, title=record.title, publisher=record.publisher, chunk_id=unit.chunk_id,
-        start=unit.start, end=unit.end, quote=unit.text if quote is None else quote, score=round(score, 4),
+        start=unit.start, end=unit.end, quote=unit.text if quote is None else quote,
+        heading=unit.heading, score=round(score, 4),
     )

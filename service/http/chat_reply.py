@@ -38,8 +38,7 @@ def citation_places(citations: Sequence[Citation], retriever: Retriever) -> dict
     its characters only in a document without sections."""
     places = {}
     for c in citations:
-        rows = retriever.sentence_rows_within(c.doc_id, c.start, c.end)
-        heading = retriever.sentences.units[rows[0]].heading if rows else None
+        heading = c.heading
         if heading and heading.strip() != c.title.strip():
             places[c.n] = f"section “{plain(heading)}”"
         elif heading or has_sections(retriever, c.doc_id):

@@ -8,6 +8,11 @@
   var DOC_URL = "/v1/documents/";
   var ASK_TIMEOUT_MS = 120000;
   var EXCERPT_CHARS = 220;
+  var PREVIEW_CHARS = 260;
+  var SPAN_EXCERPT_CHARS = 120;
+  var CHAT_STORE = "citeqa.chat";
+  var KEPT_ENTRIES = 60; // messages kept across a reload
+  var COPY_LABEL = "Copy with sources";
 
   var els = {};
   var answers = new WeakMap(); // .message element -> Answer JSON
@@ -15,6 +20,8 @@
   var busy = false;
   var panelToken = 0; // guards against out-of-order document loads
   var lastTrigger = null; // element to refocus when the panel closes
+  var chatLog = []; // the conversation as shown: {role: "user"|"answer"|"error", text|answer}, kept in localStorage
+  var chatToken = 0; // a new chat drops replies to questions asked before it
 
   /* ---------- small DOM helpers ---------- */
 
@@ -78,6 +85,17 @@
     if (status === 429) return "Too many requests. Wait a moment and try again.";
     if (status >= 500) return "The server had a problem answering (HTTP " + status + "). Try again in a moment.";
     return "The request failed (HTTP " + status + ").";
+  }
+
+  // Server messages are written for developers; people see them without setting names or commands.
+  function forPeople(message, status) {
+    var text = String(message || "").replace(/\s*\(CITEQA_[A-Z0-9_]+\)/g, "").replace(/^question: question /, "Your question ");
+    if (/CITEQA_|`/.test(text)) {
+      return status >= 500 ? "The service cannot answer right now. Try again in a moment."
+        : "The service could not handle this request.";
+    }
+    if (/^Your question is \d+ characters long/.test(text)) text += ". Shorten it and send it again.";
+    return text;
   }
 
   /* ---------- access key: asked for once when the server answers 401, kept for the session ---------- */
@@ -149,7 +167,7 @@
           var body = null;
           try { body = raw ? JSON.parse(raw) : null; } catch (e) { body = null; }
           if (!res.ok) {
-            var err = new Error(detailMessage(body, res.status));
+            var err = new Error(forPeople(detailMessage(body, res.status), res.status));
             err.status = res.status;
             throw err;
           }
@@ -183,6 +201,48 @@
   function hideEmptyHint() {
     var hint = document.getElementById("empty-hint");
     if (hint) hint.remove();
+  }
+
+  /* ---------- the chat kept across a reload ---------- */
+
+  function remember(entry) {
+    chatLog.push(entry);
+    if (chatLog.length > KEPT_ENTRIES) chatLog = chatLog.slice(-KEPT_ENTRIES);
+    saveChat();
+  }
+
+  function saveChat() {
+    try {
+      if (chatLog.length) localStorage.setItem(CHAT_STORE, JSON.stringify(chatLog));
+      else localStorage.removeItem(CHAT_STORE);
+    } catch (e) { /* storage full or turned off: the chat works, it is only not kept */ }
+  }
+
+  function restoreChat() {
+    var kept = [];
+    try { kept = JSON.parse(localStorage.getItem(CHAT_STORE) || "[]"); } catch (e) { kept = []; }
+    if (!isArray(kept)) return;
+    kept.forEach(function (entry) {
+      if (!entry || typeof entry !== "object") return;
+      if (entry.role === "user" && typeof entry.text === "string") addUserMessage(entry.text);
+      else if (entry.role === "answer" && entry.answer && typeof entry.answer === "object") addAnswerMessage(entry.answer);
+      else if (entry.role === "error" && typeof entry.text === "string") addErrorMessage(entry.text);
+      else return;
+      chatLog.push(entry);
+    });
+    if (chatLog.length) scrollToMessage(els.conversation.lastElementChild, false);
+  }
+
+  function newChat() {
+    chatToken++;
+    chatLog = [];
+    saveChat();
+    closePanel();
+    hidePreview();
+    clear(els.conversation);
+    els.conversation.appendChild(els.emptyHint);
+    els.question.value = "";
+    els.question.focus();
   }
 
   function scrollToMessage(msg, alignTop) {
@@ -230,7 +290,8 @@
       missing.title = "Citation " + n + " is not in this answer's source list";
       return missing;
     }
-    var b = el("button", "cite-marker", "[" + n + "]");
+    var b = el("button", "cite-marker");
+    b.appendChild(el("span", "cite-pill", "[" + n + "]"));
     b.type = "button";
     b.dataset.n = String(n);
     b.setAttribute("aria-label", "Show source " + n);
@@ -303,33 +364,187 @@
     return wrap;
   }
 
+  /* ---------- where a span is, in words ---------- */
+
+  // "section “Pharmacokinetics”"; "" when the span is under the title or the document has no sections.
+  function sectionText(heading, title) {
+    var h = normalise(heading);
+    return h && h !== normalise(title) ? "section \u201c" + h + "\u201d" : "";
+  }
+
+  // "From the article “Baclofen”, section “Pharmacokinetics”"
+  function whereText(title, heading) {
+    var section = sectionText(heading, title);
+    return "From the article \u201c" + normalise(title) + "\u201d" + (section ? ", " + section : "");
+  }
+
+  function capitalise(text) {
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+  }
+
+  // Corpus text without the source's own reference markers ("[8]"), so every [n] people see is citeqa's.
+  function plainQuote(text) {
+    return normalise(String(text || "").replace(/\[(?:\d+|[a-z ]+needed)\]/gi, ""));
+  }
+
+  // The citations grouped by document, in the order each document is first cited.
+  function byDocument(citations) {
+    var groups = [];
+    var at = new Map();
+    citations.forEach(function (c) {
+      if (!at.has(c.doc_id)) {
+        at.set(c.doc_id, groups.length);
+        groups.push({ doc_id: c.doc_id, title: c.title || c.doc_id, publisher: c.publisher, citations: [] });
+      }
+      groups[at.get(c.doc_id)].citations.push(c);
+    });
+    return groups;
+  }
+
+  // One entry per document, its cited spans listed under it.
   function renderSourceList(answer) {
     var cites = isArray(answer.citations) ? answer.citations : [];
     if (!cites.length) return null;
     var wrap = el("div", "sources");
     wrap.appendChild(el("p", "sources-label", "Sources"));
     var list = el("ol", "source-list");
-    cites.forEach(function (c) {
-      var li = el("li", "source-item");
-      var b = el("button", "source-link");
-      b.type = "button";
-      b.dataset.n = String(c.n);
-      b.setAttribute("aria-label", "Show source " + c.n + ": " + (c.title || c.doc_id));
-      b.appendChild(el("span", "source-n", "[" + c.n + "]"));
-      b.appendChild(el("span", "source-item-title", c.title || c.doc_id));
-      if (c.publisher) b.appendChild(el("span", "source-item-publisher", c.publisher));
-      li.appendChild(b);
+    byDocument(cites).forEach(function (group) {
+      var li = el("li", "source-doc");
+      li.dataset.docId = group.doc_id;
+      var head = el("p", "source-doc-head");
+      head.appendChild(el("span", "source-item-title", group.title));
+      if (group.publisher) head.appendChild(el("span", "source-item-publisher", group.publisher));
+      li.appendChild(head);
+      var spans = el("ul", "source-spans");
+      group.citations.forEach(function (c) {
+        var item = el("li");
+        var b = el("button", "source-link");
+        b.type = "button";
+        b.dataset.n = String(c.n);
+        b.setAttribute("aria-label", "Show source " + c.n + " in " + group.title);
+        b.appendChild(el("span", "source-n", "[" + c.n + "]"));
+        var section = sectionText(c.heading, c.title);
+        if (section) b.appendChild(el("span", "source-section", capitalise(section)));
+        b.appendChild(el("span", "source-excerpt", "\u201c" + excerpt(plainQuote(c.quote), SPAN_EXCERPT_CHARS) + "\u201d"));
+        item.appendChild(b);
+        spans.appendChild(item);
+      });
+      li.appendChild(spans);
       list.appendChild(li);
     });
     wrap.appendChild(list);
     return wrap;
   }
 
-  function excerpt(text) {
+  function excerpt(text, limit) {
+    limit = limit || EXCERPT_CHARS;
     var t = String(text || "").replace(/\s+/g, " ").trim();
-    if (t.length <= EXCERPT_CHARS) return t;
-    var cut = t.lastIndexOf(" ", EXCERPT_CHARS);
-    return t.slice(0, cut > EXCERPT_CHARS * 0.6 ? cut : EXCERPT_CHARS) + "…";
+    if (t.length <= limit) return t;
+    var cut = t.lastIndexOf(" ", limit);
+    return t.slice(0, cut > limit * 0.6 ? cut : limit) + "…";
+  }
+
+  /* ---------- copy an answer with its sources ---------- */
+
+  // The answer as plain text: the [n] markers, then each document and its quoted spans.
+  function answerAsText(answer) {
+    if (answer.abstained) {
+      return "Not in the corpus: " + (answer.reason || "the documents in this corpus do not answer this question.");
+    }
+    var parts = [];
+    var short = answer.short_answer;
+    if (short && short.text) parts.push(short.text + " [" + short.citation + "]");
+    var sentences = (isArray(answer.sentences) ? answer.sentences : []).map(function (s) {
+      return s.text + " " + (s.citations || []).map(function (n) { return "[" + n + "]"; }).join("");
+    });
+    parts.push(sentences.length ? sentences.join(" ") : String(answer.answer || ""));
+    var groups = byDocument(isArray(answer.citations) ? answer.citations : []);
+    if (groups.length) {
+      var lines = ["Sources:"];
+      groups.forEach(function (g) {
+        lines.push(g.title + (g.publisher ? " \u2014 " + g.publisher : ""));
+        g.citations.forEach(function (c) {
+          var section = sectionText(c.heading, c.title);
+          lines.push("  [" + c.n + "] " + (section ? capitalise(section) + ": " : "") +
+            "\u201c" + plainQuote(c.quote) + "\u201d");
+        });
+      });
+      parts.push(lines.join("\n"));
+    }
+    return parts.join("\n\n");
+  }
+
+  function writeClipboard(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    return new Promise(function (resolve, reject) {
+      var area = el("textarea", "visually-hidden");
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+      area.remove();
+      if (copied) resolve(); else reject(new Error("copy failed"));
+    });
+  }
+
+  function copyAnswer(button, answer) {
+    function show(label) {
+      button.textContent = label;
+      setTimeout(function () { button.textContent = COPY_LABEL; }, 2000);
+    }
+    writeClipboard(answerAsText(answer)).then(
+      function () { show("Copied"); },
+      function () { show("Could not copy"); }
+    );
+  }
+
+  function renderActions() {
+    var row = el("div", "message-actions");
+    var copy = el("button", "copy-answer", COPY_LABEL);
+    copy.type = "button";
+    row.appendChild(copy);
+    return row;
+  }
+
+  /* ---------- a preview of a citation on hover or focus ---------- */
+
+  function showPreview(marker) {
+    var msg = marker.closest(".message");
+    var answer = msg && answers.get(msg);
+    var c = answer && citationMap(answer).get(Number(marker.dataset.n));
+    if (!c) return;
+    var preview = els.preview;
+    clear(preview);
+    preview.appendChild(el("p", "cite-preview-where", whereText(c.title || c.doc_id, c.heading)));
+    preview.appendChild(el("p", "cite-preview-quote", "\u201c" + excerpt(plainQuote(c.quote), PREVIEW_CHARS) + "\u201d"));
+    preview.hidden = false;
+    marker.setAttribute("aria-describedby", "cite-preview");
+    var r = marker.getBoundingClientRect();
+    var w = preview.offsetWidth;
+    var h = preview.offsetHeight;
+    var left = Math.max(8, Math.min(r.left + r.width / 2 - w / 2, window.innerWidth - w - 8));
+    var top = r.bottom + 6;
+    if (top + h > window.innerHeight - 8) top = Math.max(8, r.top - h - 6);
+    preview.style.left = left + "px";
+    preview.style.top = top + "px";
+  }
+
+  function hidePreview() {
+    if (!els.preview || els.preview.hidden) return;
+    els.preview.hidden = true;
+    var described = document.querySelectorAll("[aria-describedby='cite-preview']");
+    for (var i = 0; i < described.length; i++) described[i].removeAttribute("aria-describedby");
+  }
+
+  function onMarkerOver(ev) {
+    var marker = ev.target instanceof Element && ev.target.closest("button.cite-marker");
+    if (marker) showPreview(marker);
+  }
+
+  function onMarkerOut(ev) {
+    var marker = ev.target instanceof Element && ev.target.closest("button.cite-marker");
+    if (marker && !(ev.relatedTarget instanceof Node && marker.contains(ev.relatedTarget))) hidePreview();
   }
 
   function renderRelated(answer) {
@@ -404,6 +619,7 @@
     if (related) msg.appendChild(related);
     var removed = renderRemoved(answer);
     if (removed) msg.appendChild(removed);
+    msg.appendChild(renderActions());
 
     els.conversation.appendChild(msg);
     scrollToMessage(msg, true);
@@ -436,14 +652,21 @@
     if (!question) return;
 
     addUserMessage(question);
+    remember({ role: "user", text: question });
     els.question.value = "";
+    var token = chatToken;
 
     ask(question).then(
       function (answer) {
+        if (token !== chatToken) return;
         addAnswerMessage(answer);
+        remember({ role: "answer", answer: answer });
       },
       function (err) {
-        addErrorMessage(err && err.message ? err.message : "Something went wrong. Try again.");
+        if (token !== chatToken) return;
+        var message = err && err.message ? err.message : "Something went wrong. Try again.";
+        addErrorMessage(message);
+        remember({ role: "error", text: message });
         // Give the question back so it can be resent or edited.
         if (!els.question.value) els.question.value = raw;
       }
@@ -491,7 +714,8 @@
     els.panel.classList.toggle("is-related", !!span.related);
     els.title.textContent = span.title || span.doc_id;
     els.publisher.textContent = span.publisher || "";
-    els.range.textContent = rangeText(span.start, span.end);
+    els.range.textContent = whereText(span.title || span.doc_id, span.heading);
+    showOriginal(null);
     clear(els.legend);
     els.legend.hidden = true;
     clear(els.text);
@@ -504,6 +728,7 @@
         if (token !== panelToken) return;
         if (doc.title) els.title.textContent = doc.title;
         els.publisher.textContent = doc.publisher || span.publisher || "";
+        showOriginal(doc.url);
         renderDocument(doc, span);
       },
       function (err) {
@@ -519,9 +744,12 @@
     );
   }
 
-  function rangeText(start, end) {
-    if (typeof start !== "number" || typeof end !== "number") return "";
-    return "characters " + start + "\u2013" + end;
+  // A link to where the document is published, when its metadata names a web address.
+  function showOriginal(url) {
+    var usable = typeof url === "string" && /^https?:\/\//i.test(url);
+    els.original.hidden = !usable;
+    if (usable) els.original.href = url;
+    else els.original.removeAttribute("href");
   }
 
   function renderDocument(doc, span) {
@@ -535,7 +763,7 @@
 
     if (!valid) {
       els.text.appendChild(el("p", "source-warning",
-        "The cited range (" + rangeText(start, end) + ") is outside this document; showing the whole text."));
+        "The cited passage is not in this version of the document; showing the whole text."));
       els.text.appendChild(el("div", "source-body", text));
       els.text.scrollTop = 0;
       return;
@@ -598,18 +826,30 @@
   function onConversationClick(ev) {
     var target = ev.target;
     if (!(target instanceof Element)) return;
-    var button = target.closest("button.cite-marker, button.source-link, button.related-passage");
+    hidePreview();
+    var example = target.closest("button.example-question");
+    if (example) {
+      if (busy) return;
+      els.question.value = example.textContent;
+      submit();
+      return;
+    }
+    var button = target.closest("button.cite-marker, button.source-link, button.related-passage, button.copy-answer");
     if (!button) return;
     var msg = button.closest(".message");
     var answer = msg && answers.get(msg);
     if (!answer) return;
+    if (button.classList.contains("copy-answer")) {
+      copyAnswer(button, answer);
+      return;
+    }
 
     if (button.classList.contains("related-passage")) {
       var r = (answer.related || [])[Number(button.dataset.index)];
       if (!r) return;
       showSpan({
         doc_id: r.doc_id, title: r.title, publisher: null,
-        start: r.start, end: r.end, quote: r.text,
+        start: r.start, end: r.end, quote: r.text, heading: r.heading,
         kicker: "Related passage — not an answer", related: true
       }, button);
       return;
@@ -621,7 +861,7 @@
     var short = answer.short_answer;
     showSpan({
       doc_id: c.doc_id, title: c.title, publisher: c.publisher,
-      start: c.start, end: c.end, quote: c.quote,
+      start: c.start, end: c.end, quote: c.quote, heading: c.heading,
       kicker: "Source [" + n + "]", related: false,
       inner: short && short.citation === n && short.doc_id === c.doc_id ? short : null
     }, button);
@@ -635,6 +875,7 @@
   }
 
   function onDocumentKeydown(ev) {
+    if (ev.key === "Escape" || ev.key === "Esc") hidePreview();
     if ((ev.key === "Escape" || ev.key === "Esc") && panelIsOpen()) {
       ev.preventDefault();
       closePanel();
@@ -655,6 +896,10 @@
     els.legend = document.getElementById("source-legend");
     els.text = document.getElementById("source-text");
     els.close = document.getElementById("source-close");
+    els.original = document.getElementById("source-url");
+    els.backdrop = document.getElementById("sheet-backdrop");
+    els.preview = document.getElementById("cite-preview");
+    els.emptyHint = document.getElementById("empty-hint");
 
     els.form.addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -663,8 +908,16 @@
     els.question.addEventListener("keydown", onQuestionKeydown);
     els.conversation.addEventListener("click", onConversationClick);
     els.close.addEventListener("click", closePanel);
+    els.backdrop.addEventListener("click", closePanel); // a tap outside the source sheet closes it
+    document.getElementById("new-chat").addEventListener("click", newChat);
+    els.conversation.addEventListener("mouseover", onMarkerOver);
+    els.conversation.addEventListener("mouseout", onMarkerOut);
+    els.conversation.addEventListener("focusin", onMarkerOver);
+    els.conversation.addEventListener("focusout", onMarkerOut);
+    els.conversation.addEventListener("scroll", hidePreview, { passive: true });
     document.addEventListener("keydown", onDocumentKeydown);
     document.body.classList.add("js");
+    restoreChat();
   }
 
   if (document.readyState === "loading") {

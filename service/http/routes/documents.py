@@ -15,7 +15,7 @@ router = APIRouter(tags=["documents"])
 
 def document_info(record: DocumentRecord) -> DocumentInfo:
     return DocumentInfo(
-        doc_id=record.doc_id, title=record.title, publisher=record.publisher, size=record.size, sha256=record.sha256
+        doc_id=record.doc_id, title=record.title, publisher=record.publisher, url=record.url, size=record.size, sha256=record.sha256
     )
 
 

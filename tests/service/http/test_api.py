@@ -213,9 +213,9 @@ def test_documents_list_matches_the_manifest(client, manifest):
     assert set(docs) == {d.doc_id for d in manifest.documents}
     for record in manifest.documents:
         d = docs[record.doc_id]
-        assert set(d) == {"doc_id", "title", "publisher", "size", "sha256"}
-        assert (d["title"], d["publisher"], d["size"], d["sha256"]) == (
-            record.title, record.publisher, record.size, record.sha256,
+        assert set(d) == {"doc_id", "title", "publisher", "url", "size", "sha256"}
+        assert (d["title"], d["publisher"], d["url"], d["size"], d["sha256"]) == (
+            record.title, record.publisher, record.url, record.size, record.sha256,
         )
 
 
