@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     reader_focus_weight: float = _ANSWERING.reader_focus_weight
     reader_asks_weight: float = _ANSWERING.reader_asks_weight
     reader_type_weight: float = _ANSWERING.reader_type_weight
+    reader_name_cosine: float = _ANSWERING.reader_name_cosine
     reader_min_focus: float = _ANSWERING.reader_min_focus
     reader_span_checks: int = _ANSWERING.reader_span_checks
     reader_score_gap: float = _ANSWERING.reader_score_gap

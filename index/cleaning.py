@@ -45,6 +45,7 @@ FURNITURE_RULES: dict[str, re.Pattern[str]] = {
 }
 
 _SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\.?\s+\S")  # flush left; indented "1." is a step
+_SECTION_NUMBER_PREFIX = re.compile(r"^\d+(?:\.\d+)*\.?\s+")
 _TRAILING_REFERENCES = re.compile(rf"(?:{REFERENCE})+$")
 _INNER_SENTENCE_END = re.compile(rf"[a-z0-9)\]][.!?](?:{REFERENCE})*\s+[A-Z]")
 _YEAR_TITLE = re.compile(rf"^\s*{YEAR}:\s+\S")
@@ -104,8 +105,8 @@ def is_heading(line: str) -> bool:
     bare = _TRAILING_REFERENCES.sub("", stripped)  # "...in 1977.[8]" ends with a full stop
     if len(words) > 14 or not bare or bare[-1] in ".,;:!" or not (stripped[0].isupper() or stripped[0].isdigit()):
         return False
-    if _INNER_SENTENCE_END.search(bare):
-        return False  # two sentences on one line are a paragraph, however short
+    if _INNER_SENTENCE_END.search(_SECTION_NUMBER_PREFIX.sub("", bare)):
+        return False  # two sentences on one line are a paragraph, however short ("3. Title" is one)
     return furniture_kind(line) is None
 
 

@@ -31,6 +31,7 @@ class AnsweringParams:
     reader_focus_weight: float = 0.3  # added for the share of the question's focus in the sentence or its context
     reader_asks_weight: float = 0.05  # added for the share of the asked-for attribute's words
     reader_type_weight: float = 0.25  # added when the sentence carries an answer of the asked type
+    reader_name_cosine: float = 0.6  # a name answers "who ..." without the question's verb only this close to it
     reader_min_focus: float = 0.5  # below this share of the main focus a sentence is not about what was asked
     reader_span_checks: int = 10  # how many of the best sentences are checked for a span that answers
     reader_score_gap: float = 0.1  # a sentence joins the best one only within this score of it

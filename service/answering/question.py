@@ -64,6 +64,7 @@ AnswerType = Literal[
     "other",
 ]
 ANSWER_TYPES: tuple[str, ...] = get_args(AnswerType)
+_PAST_WHEN = re.compile(r"\bwhen\s+(?:was|were|did|had)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ class QuestionPart:
     answer_type: AnswerType
     focus: tuple[str, ...]  # what the part is about, as phrases of the question, most specific first
     asks_for: tuple[str, ...]  # the attribute asked ("dose", "side effects"), then content verbs; may be empty
+
+    @property
+    def asks_past_event(self) -> bool:
+        """"When was it approved?" asks for a point in time, not for how long something lasts."""
+        return bool(_PAST_WHEN.search(self.text))
 
 
 @dataclass(frozen=True)
@@ -757,6 +763,8 @@ def _read_what_is(lows: list[str], verbs: list[bool], i: int, j: int) -> _Readin
 
 def _read_who(lows: list[str], verbs: list[bool], i: int) -> _Reading:
     j = i + 1
+    if j < len(lows) and lows[j] in MODAL:
+        return _Reading("other", {i}, [])  # "who should not take it?" asks for a group of people, not a name
     if j < len(lows) and lows[j] in BE:
         k = j + 1
         while k < len(lows) and lows[k] in DETERMINERS:

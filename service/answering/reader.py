@@ -44,17 +44,26 @@ TYPE_WORDS: dict[AnswerType, str] = {
 
 # A sentence that leans on the one before it for its subject ("It was first synthesized...", "The trial...").
 _REFERRING_START = re.compile(
-    r"^\W*(?:it|its|this|that|these|those|they|their|he|she|his|her|such|both|the (?:same )?"
+    r"^\W*(?:it|its|this|that|these|those|they|their|he|she|his|her|such|both|the (?:[\w-]+ ){0,2}"
     r"(?:drug|medication|medicine|compound|substance|study|studies|trial|trials|researchers?|authors?|team|"
     r"patients?|participants?|subjects?|results?|findings?))\b",
     re.I,
 )
+_REFERENCE_HOPS = 3
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
-def carries_family(text: str, answer_type: AnswerType) -> bool:
-    """The text holds a span of the asked type or of a close one (cheap: no check against the question)."""
-    return any(carries_type(text, kind) for kind in TYPE_FAMILIES[answer_type])
+def family(part: QuestionPart) -> tuple[AnswerType, ...]:
+    """The answer types that answer this part: "When is it worst?" is answered by a time span, "When was it
+    approved?" only by a date."""
+    if part.answer_type == "date" and part.asks_past_event:
+        return ("date",)
+    return TYPE_FAMILIES[part.answer_type]
+
+
+def carries_family(text: str, kinds: tuple[AnswerType, ...]) -> bool:
+    """The text holds a span of one of these types (cheap: no check against the question)."""
+    return any(carries_type(text, kind) for kind in kinds)
 
 
 def is_answer_sentence(sentence: Sentence) -> bool:
@@ -97,6 +106,7 @@ class Reading:
     asks: float  # share of the asked-for attribute's words found in the sentence or its context
     typed: bool | None  # carries an answer of the asked type; None when the type has no shape
     score: float
+    main: float = 1.0  # share of the main focus phrase, however common its words
 
 
 @dataclass(frozen=True)
@@ -134,9 +144,16 @@ class Reader:
         refers back (an encyclopedia article's "It is used to treat..." is about the article's subject)."""
         sentence = self.retriever.sentences.units[row]
         parts = [self.retriever.title(sentence.doc_id), sentence.heading or ""]
-        if _REFERRING_START.match(sentence.text):
+        leaning = sentence
+        for _ in range(_REFERENCE_HOPS):  # "The trial included..." after "This group also found..." after "...Flannery"
+            if not _REFERRING_START.match(leaning.text):
+                break
             before, _ = self.retriever.sentence_neighbours(row, before=1, after=0)
-            parts += [self.retriever.sentences.units[r].text for r in before]
+            if not before:
+                break
+            row = before[0]
+            leaning = self.retriever.sentences.units[row]
+            parts.append(leaning.text)
         return " ".join(parts)
 
     def _weights(self, phrases: tuple[str, ...]) -> dict[str, float]:
@@ -150,6 +167,7 @@ class Reader:
         """Every answer-worthy candidate, scored for this part of the question, best first."""
         p = self.params
         main = self.specific_focus(part)
+        first = self._weights(part.focus[:1])
         focus = self._weights(part.focus)
         # "how long", "how many": the question's cue, which the answer type already stands for
         asks = self._weights(tuple(a for a in part.asks_for if not a.lower().startswith("how ")))
@@ -159,7 +177,7 @@ class Reader:
             if not self.judgements.is_answer(e.sentence):
                 continue
             around = self.stems(e.sentence.text) | self.stems(self.context(e.row))
-            typed = self.judgements.carries(e.sentence.text, part.answer_type) if shaped else None
+            typed = self.judgements.carries(e.sentence.text, family(part)) if shaped else None
             asked = _share(asks, around)
             score = (
                 e.score
@@ -167,7 +185,9 @@ class Reader:
                 + p.reader_asks_weight * asked
                 + (p.reader_type_weight if typed else 0.0)
             )
-            readings.append(Reading(e, _share(main, around), _share(focus, around), asked, typed, score))
+            readings.append(
+                Reading(e, _share(main, around), _share(focus, around), asked, typed, score, _share(first, around))
+            )
         readings.sort(key=lambda r: -r.score)
         return readings
 
@@ -184,8 +204,9 @@ class Reader:
     def _answers(self, reading: Reading, part: QuestionPart) -> bool:
         """The sentence, or the one right after it, holds a span that answers (a count of what was asked about,
         a unit that measures what was asked), not just any figure."""
-        if part.answer_type == "person" and reading.asks < 0.5:
-            return False  # a name next to the focus is no answer to "who developed it?" unless it says so
+        if part.answer_type == "person" and reading.asks < 0.5 and reading.evidence.cosine < self.params.reader_name_cosine:
+            return False  # a name next to the focus is no answer to "who developed it?" unless it says so (or
+            # says it in other words: "synthesized by" for "who invented")
         if reading.typed and answers_part(reading.evidence.sentence.text, part):
             return True
         return self.value_neighbour(reading.evidence.row, part) is not None
@@ -195,14 +216,14 @@ class Reader:
         p = self.params
         if not readings:
             return ReaderChoice([], "no sentence of the corpus reads as an answer to this")
-        about = [r for r in readings if r.about >= p.reader_min_focus]
+        about = [r for r in readings if r.about >= p.reader_min_focus and r.main > 0]
         if not about:
             return ReaderChoice([], f"the corpus has no sentence about {describe(part.focus[:1])}")
         if part.answer_type in SHAPED_TYPES:
             # the cheap shape test ranked them; the answer itself must fit the question (a count of what was
             # asked about, a unit that measures what was asked), so the best few are checked for a real span
             typed = [r for r in about[: p.reader_span_checks] if self._answers(r, part)]
-            if not typed and part.answer_type in REFUSABLE_TYPES and self.specific_focus(part):
+            if not typed and part.answer_type in REFUSABLE_TYPES and (part.answer_type == "person" or self.specific_focus(part)):
                 return ReaderChoice(
                     [], f"the corpus mentions {describe(part.focus[:1])} but gives no {TYPE_WORDS[part.answer_type]} "
                     "for it"
@@ -214,7 +235,7 @@ class Reader:
 
 def answers_part(text: str, part: QuestionPart) -> bool:
     """The text holds a span of the asked type (or a close one) that fits the question's focus and attribute."""
-    return any(best_span(text, kind, part.focus, part.asks_for) is not None for kind in TYPE_FAMILIES[part.answer_type])
+    return any(best_span(text, kind, part.focus, part.asks_for) is not None for kind in family(part))
 
 
 def _share(weights: dict[str, float], stems: frozenset[str]) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.index.cleaning import find_furniture
+from citeqa.index.cleaning import find_furniture, is_heading
 from citeqa.index.documents import CorpusError, load_corpus
 from citeqa.index.store import current_build, read_manifest, read_units
 from tests.paths import ROOT
@@ -156,6 +156,25 @@ def test_chunks_carry_the_nearest_heading(built):
     assert half_life.heading == "Pharmacokinetics"
     timeline = next(c for c in chunks if "Peak withdrawal (72 hours" in c.text)
     assert timeline.heading == "2.2 Withdrawal Timeline"
+
+
+def test_a_numbered_section_title_is_a_heading_not_a_sentence(built):
+    """"3. Factors Influencing…": the section number's full stop ends no sentence, so the line titles its section."""
+    _, _, sentences, _ = built
+    assert not any(s.text.startswith("Factors Influencing Baclofen Withdrawal") for s in sentences)
+    dosage = next(s for s in sentences if s.text.startswith("Higher doses and longer periods of use"))
+    assert dosage.heading == "3.1 Dosage and Duration of Use"
+    opening = next(s for s in sentences if s.text.startswith("The experience of baclofen withdrawal can vary"))
+    assert opening.heading == "3. Factors Influencing Baclofen Withdrawal"
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [("3. Factors Influencing Withdrawal", True), ("12.4 Dosage", True), ("1. Take the pill. Then rest", False),
+     ("  1. Take two tablets", False)],
+)
+def test_is_heading_reads_section_numbers(line, heading):
+    assert is_heading(line) is heading
 
 
 def test_sentences_split_like_a_person_reads_them(built):

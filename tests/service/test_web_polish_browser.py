@@ -17,7 +17,7 @@ from tests.service.test_browser import ARTIFACTS, Chat, browser  # noqa: F401 (t
 
 pytestmark = pytest.mark.browser
 
-QUESTION = "What are the withdrawal symptoms of baclofen?"
+QUESTION = "How long does baclofen withdrawal last?"  # its answer cites one document twice
 PHONE = {"width": 375, "height": 812}
 TOUCH_PX = 44
 UNLINKED = "what-is-baclofen"  # its publisher is unknown, so sources.toml gives it no address in linked_server
