@@ -99,6 +99,14 @@ def search(
         typer.echo()
 
 
+class ServerRefused(Exception):
+    """The server answered a question with an error status: `ask` stops on it, `chat` prints it and goes on."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class AskServer:
     """Questions asked of a running `citeqa serve` over HTTP: no model load per call."""
 
@@ -124,7 +132,7 @@ class AskServer:
                 message = response.json()["error"]["message"]
             except (ValueError, KeyError, TypeError):
                 message = response.text[:300]
-            fail(f"the server at {self.url} answered {response.status_code}: {message}", code=2 if response.status_code < 500 else 1)
+            raise ServerRefused(f"the server at {self.url} answered {response.status_code}: {message}", response.status_code)
         return Answer.model_validate_json(response.content)
 
 
@@ -173,7 +181,10 @@ def ask(
     settings = Settings()
     if problem := question_problem(question, settings):
         fail(problem, code=2)
-    answer = answerer(settings, url)(question, mode, max_sentences)
+    try:
+        answer = answerer(settings, url)(question, mode, max_sentences)
+    except ServerRefused as exc:
+        fail(str(exc), code=2 if exc.status < 500 else 1)
     print_answer(answer, as_json)
 
 
@@ -200,7 +211,10 @@ def chat(
             continue
         if not interactive:
             typer.secho(f"? {question}", bold=True)
-        print_answer(ask_one(question, mode, max_sentences), as_json=False)
+        try:
+            print_answer(ask_one(question, mode, max_sentences), as_json=False)
+        except ServerRefused as exc:  # one refused question (a rate limit, a busy server) does not end the chat
+            typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
 
 
 def print_answer(answer, as_json: bool) -> None:

@@ -20,7 +20,7 @@ from citeqa.index.units import Sentence
 from citeqa.service.answering.evidence import Evidence
 from citeqa.service.answering.params import AnsweringParams
 from citeqa.service.answering.question import AnswerType, QuestionPart
-from citeqa.service.answering.short_answer import best_span, carries_type
+from citeqa.service.answering.short_answer import best_span, carries_type, counts_people_or_things
 
 # Answer types whose answer is a span of a particular shape: a sentence without one cannot answer.
 SHAPED_TYPES: frozenset[AnswerType] = frozenset(
@@ -55,9 +55,11 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 def family(part: QuestionPart) -> tuple[AnswerType, ...]:
     """The answer types that answer this part: "When is it worst?" is answered by a time span, "When was it
-    approved?" only by a date."""
+    approved?" only by a date; "How many patients?" only by a count, never by a dose."""
     if part.answer_type == "date" and part.asks_past_event:
         return ("date",)
+    if part.answer_type == "number" and counts_people_or_things(part.asks_for[:1]):
+        return ("number",)
     return TYPE_FAMILIES[part.answer_type]
 
 

@@ -788,6 +788,11 @@ class _Cues:
         return any(_noun_fits(t[2], counted, self.stems) for t in self.tokens)
 
 
+def counts_people_or_things(asks_for: Sequence[str]) -> bool:
+    """"How many people…", "how many tablets…": the question counts a noun, so a dose or a weight is no answer."""
+    return any(_is_plural(w) or w in _PERSON_NOUN for w in _question_words(asks_for))
+
+
 def best_span(
     sentence: str, answer_type: AnswerType, focus: Sequence[str] = (), asks_for: Sequence[str] = ()
 ) -> Span | None:

@@ -75,6 +75,10 @@ def test_who_with_a_modal_asks_for_a_group_not_a_name():
     assert part.answer_type != "person"
 
 
+def test_how_many_people_asks_for_a_count_not_a_dose():
+    assert family(analyze("How many patients dropped out of the trial?").parts[0]) == ("number",)
+
+
 def test_when_was_asks_for_a_date_not_a_time_span():
     assert family(analyze("When was it approved?").parts[0]) == ("date",)
     assert "duration" in family(analyze("When are withdrawal symptoms at their worst?").parts[0])

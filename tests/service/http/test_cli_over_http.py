@@ -41,3 +41,12 @@ def test_a_server_that_cannot_be_reached_or_refuses_is_said_plainly(server):
     refused = CliRunner().invoke(app, ["ask", long_question, "--url", server], env={"CITEQA_MAX_QUESTION_CHARS": "5000"})
     assert refused.exit_code == 2
     assert f"the server at {server} answered 422: " in refused.output and "the limit is 1000" in refused.output
+
+
+def test_chat_over_http_says_what_the_server_refused_and_goes_on(server):
+    """A question the server refuses (here beyond its length limit, not this CLI's) ends only that question."""
+    lines = f"{'why ' * 400}\n{QUESTION}\n"
+    result = CliRunner().invoke(app, ["chat", "--url", server], input=lines, env={"CITEQA_MAX_QUESTION_CHARS": "5000"})
+    assert result.exit_code == 0, result.output
+    assert f"the server at {server} answered 422: " in result.output
+    assert "2–4 hours" in result.stdout
